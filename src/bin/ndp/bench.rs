@@ -1,0 +1,180 @@
+//! `ndp bench dmp` and `ndp bench train-step`: medians and percentiles, one JSON line.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Result;
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use clap::Subcommand;
+use ndp_ros::dmp::unrolled::rollout_unrolled;
+use ndp_ros::dmp::{DmpConfig, DmpLayer, DmpStepper};
+use ndp_ros::train::{checkpoint, RunConfig};
+use serde_json::json;
+
+const DIGITS_CONFIG: &str = include_str!("../../../config/digits_ndp.yaml");
+
+#[derive(Subcommand)]
+pub enum BenchCmd {
+    /// DMP layer forward+backward (closed form vs unrolled) and the f64 controller tick.
+    Dmp {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 300)]
+        iters: usize,
+    },
+    /// One Adam step of the digit model at batch 64, and batch-1 inference.
+    TrainStep {
+        #[arg(long)]
+        json: bool,
+        /// Run config of the model [default: config/digits_ndp.yaml, built in].
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, default_value_t = 40)]
+        iters: usize,
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+    },
+}
+
+pub fn run(cmd: BenchCmd) -> Result<()> {
+    match cmd {
+        BenchCmd::Dmp { json, iters } => dmp(json, iters),
+        BenchCmd::TrainStep {
+            json,
+            config,
+            iters,
+            batch,
+        } => train_step(json, config, iters, batch),
+    }
+}
+
+/// Percentile (0..=100) of `v` (sorted in place).
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let i = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
+    v[i]
+}
+
+/// Times `f` `iters` times after `warm` untimed calls; milliseconds per call.
+fn time_ms(warm: usize, iters: usize, mut f: impl FnMut() -> Result<()>) -> Result<Vec<f64>> {
+    for _ in 0..warm {
+        f()?;
+    }
+    (0..iters)
+        .map(|_| {
+            let t = Instant::now();
+            f()?;
+            Ok(t.elapsed().as_secs_f64() * 1e3)
+        })
+        .collect()
+}
+
+fn dmp(as_json: bool, iters: usize) -> Result<()> {
+    let (b, d, n, t) = (64usize, 2usize, 30usize, 300usize);
+    let cfg = DmpConfig::new(n, t);
+    let dev = Device::Cpu;
+    let layer = DmpLayer::new(&cfg)?;
+    let y0 = Var::from_tensor(&(Tensor::randn(0f32, 1.0, (b, d), &dev)? * 5.0)?)?;
+    let dy0 = Var::from_tensor(&Tensor::zeros((b, d), DType::F32, &dev)?)?;
+    let g = Var::from_tensor(&(Tensor::randn(0f32, 1.0, (b, d), &dev)? * 5.0)?)?;
+    let w = Var::from_tensor(&(Tensor::randn(0f32, 1.0, (b, d, n), &dev)? * 50.0)?)?;
+    // A fixed upstream gradient dL/dY, as a loss would give.
+    let r = Tensor::randn(0f32, 1.0, (b, d, cfg.points()), &dev)?;
+    let step = |traj: Tensor| -> Result<()> {
+        let grads = (traj * &r)?.sum_all()?.backward()?;
+        anyhow::ensure!(grads.get(&w).is_some(), "no gradient for w");
+        Ok(())
+    };
+    let mut closed = time_ms(20, iters, || step(layer.forward(&y0, &dy0, &g, &w)?))?;
+    let mut unrolled = time_ms(2, 15.min(iters), || {
+        step(rollout_unrolled(&cfg, &y0, &dy0, &g, &w)?)
+    })?;
+    // The controller tick: 7 DoF, N = 30, f64, one Euler step per tick.
+    let mut stepper = DmpStepper::new(&cfg, 7);
+    let wv: Vec<f64> = (0..7 * n)
+        .map(|i| ((i * 37 % 101) as f64 - 50.0) * 3.0)
+        .collect();
+    let mut ticks = Vec::with_capacity(200_000);
+    for rep in 0..200 {
+        stepper.reset(&[0.1 * rep as f64; 7], &[0.0; 7], &[1.0; 7], &wv)?;
+        for _ in 0..1000 {
+            let t0 = Instant::now();
+            stepper.step();
+            ticks.push(t0.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    std::hint::black_box(stepper.position());
+    let out = json!({
+        "B": b, "D": d, "N": n, "T": t,
+        "fwd_bwd_ms_median": pct(&mut closed, 50.0),
+        "fwd_bwd_ms_p99": pct(&mut closed, 99.0),
+        "unrolled_fwd_bwd_ms_median": pct(&mut unrolled, 50.0),
+        "speedup_vs_unrolled": pct(&mut unrolled, 50.0) / pct(&mut closed, 50.0),
+        "tick_us_p50": pct(&mut ticks, 50.0),
+        "tick_us_p99": pct(&mut ticks, 99.0),
+        "tick_dof": 7,
+    });
+    report(as_json, &out);
+    Ok(())
+}
+
+fn train_step(as_json: bool, config: Option<PathBuf>, iters: usize, batch: usize) -> Result<()> {
+    let cfg: RunConfig = match &config {
+        Some(p) => RunConfig::load(p)?,
+        None => ndp_ros::yaml::parse(DIGITS_CONFIG, "config/digits_ndp.yaml (built in)".as_ref())?,
+    };
+    let dev = Device::Cpu;
+    let (policy, varmap) = checkpoint::init(&cfg, &dev)?;
+    let (s, dof, pts) = (cfg.model.input_size, cfg.model.dof, policy.points());
+    let obs_shape = |b: usize| -> Vec<usize> {
+        match cfg.model.encoder {
+            ndp_ros::policy::EncoderKind::DigitCnn => vec![b, 1, s, s],
+            ndp_ros::policy::EncoderKind::Mlp => vec![b, s],
+        }
+    };
+    let obs = Tensor::rand(0f32, 1.0, obs_shape(batch), &dev)?;
+    let y0 = (Tensor::rand(0f32, 1.0, (batch, dof), &dev)? * 40.0)?;
+    let target = (Tensor::rand(0f32, 1.0, (batch, pts, dof), &dev)? * 40.0)?;
+    let mut opt = AdamW::new(
+        varmap.all_vars(),
+        ParamsAdamW {
+            lr: cfg.train.lr,
+            weight_decay: 0.0,
+            ..Default::default()
+        },
+    )?;
+    let mut steps = time_ms(5, iters, || {
+        let loss = (policy.trajectory(&obs, &y0)? - &target)?
+            .sqr()?
+            .mean_all()?;
+        opt.backward_step(&loss)?;
+        Ok(())
+    })?;
+    let obs1 = Tensor::rand(0f32, 1.0, obs_shape(1), &dev)?;
+    let y01 = (Tensor::rand(0f32, 1.0, (1, dof), &dev)? * 40.0)?;
+    let mut infer = time_ms(50, 1000, || {
+        let traj = policy.trajectory(&obs1, &y01)?;
+        std::hint::black_box(traj);
+        Ok(())
+    })?;
+    let out = json!({
+        "model": cfg.model.kind.to_string(),
+        "batch": batch,
+        "train_step_ms_median": pct(&mut steps, 50.0),
+        "train_step_ms_p90": pct(&mut steps, 90.0),
+        "infer_p50_ms": pct(&mut infer, 50.0),
+        "infer_p99_ms": pct(&mut infer, 99.0),
+        "threads": std::env::var("RAYON_NUM_THREADS").unwrap_or_default(),
+    });
+    report(as_json, &out);
+    Ok(())
+}
+
+fn report(as_json: bool, out: &serde_json::Value) {
+    if as_json {
+        crate::print_json(out);
+    } else {
+        eprintln!("{}", serde_json::to_string_pretty(out).unwrap_or_default());
+    }
+}

@@ -1,0 +1,78 @@
+//! `ndp`: data, training, evaluation and benchmarks (see README and cli.md).
+//! Every `--json` output is one JSON object on the last line of stdout; the rest goes to stderr.
+
+mod bench;
+mod digits;
+mod train;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(
+    name = "ndp",
+    version,
+    about = "Neural Dynamic Policies: data, training, evaluation, benchmarks"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// The synthetic digit-writing data set.
+    Digits {
+        #[command(subcommand)]
+        cmd: digits::DigitsCmd,
+    },
+    /// Writes a run directory with random weights (smoke tests, node bring-up).
+    InitModel(train::InitArgs),
+    /// Behaviour cloning from demonstrations.
+    TrainBc(train::TrainArgs),
+    /// Trajectory loss of a trained run on its training and held-out data.
+    Eval(train::EvalArgs),
+    /// Speed measurements (medians and percentiles; --json for machines).
+    Bench {
+        #[command(subcommand)]
+        cmd: bench::BenchCmd,
+    },
+}
+
+fn main() -> ExitCode {
+    // candle re-reads /proc/cpuinfo on every matmul without it, and its pool stalls on 2 vCPUs.
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+    }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Digits { cmd } => digits::run(cmd),
+        Cmd::InitModel(a) => train::init_model(a),
+        Cmd::TrainBc(a) => train::train_bc(a),
+        Cmd::Eval(a) => train::eval(a),
+        Cmd::Bench { cmd } => bench::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints `value` as the one JSON line on stdout.
+fn print_json(value: &serde_json::Value) {
+    println!("{value}");
+}

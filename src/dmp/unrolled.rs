@@ -1,0 +1,38 @@
+//! The DMP integrated step by step with candle ops, exactly as the reference code does.
+//! Slow (one graph node per step); kept as the oracle for the closed-form layer and its gradient.
+
+use candle_core::{Tensor, D};
+
+use super::basis::Basis;
+use super::config::DmpConfig;
+use crate::error::Result;
+
+/// y0, dy0, g: (B, D); w: (B, D, N) -> trajectory (B, D, points), initial point first.
+pub fn rollout_unrolled(
+    cfg: &DmpConfig,
+    y0: &Tensor,
+    dy0: &Tensor,
+    g: &Tensor,
+    w: &Tensor,
+) -> Result<Tensor> {
+    let basis = Basis::new(cfg);
+    let (a_z, b_z, a_x, dt) = (cfg.a_z, cfg.b_z(), cfg.a_x, cfg.dt());
+    let scale = (g - y0)?;
+    let mut y = y0.clone();
+    let mut z = dy0.clone();
+    let mut x = 1.0f64;
+    let mut phi = vec![0.0; cfg.n_basis];
+    let mut out = Vec::with_capacity(cfg.points());
+    out.push(y.clone());
+    for _ in 1..cfg.points() {
+        x += -a_x * x * dt;
+        basis.forcing_coefficients(x, &mut phi);
+        let phi_t = Tensor::new(phi.as_slice(), w.device())?.to_dtype(w.dtype())?;
+        let f = (w.broadcast_mul(&phi_t)?.sum(D::Minus1)? * &scale)?;
+        let dz = ((((g - &y)? * b_z)? - &z)? * a_z + f)?;
+        y = (&y + (&z * dt)?)?;
+        z = (&z + (dz * dt)?)?;
+        out.push(y.clone());
+    }
+    Ok(Tensor::stack(&out, D::Minus1)?)
+}

@@ -1,0 +1,15 @@
+//! ndp_ros: Neural Dynamic Policies (a network predicts DMP parameters; the integrated DMP is
+//! the trajectory) for ROS 2 robots.
+//!
+//! Imports go one way: dmp <- policy <- train; data feeds train; nothing low knows ROS.
+
+pub mod data; // datasets: the digit-writing generator and its file format
+pub mod dmp; // the DMP: basis, f64 stepper, closed-form layer, fitting, unrolled oracle
+pub mod error; // the library error type
+pub mod fsutil; // atomic writes
+pub mod plot; // PNG plots: trajectories over images, learning curves
+pub mod policy; // the NDP network and baselines (candle-nn)
+pub mod train; // behaviour cloning, evaluation, checkpoints, metrics
+pub mod yaml; // YAML configs with errors naming file and key
+
+pub use error::{Error, Result};

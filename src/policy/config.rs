@@ -1,0 +1,119 @@
+//! The `model:` section of a run config.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Which model maps the observation to a trajectory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// Neural Dynamic Policy: network -> (g, w) -> integrated DMP; loss on the trajectory.
+    Ndp,
+    /// Baseline: the network regresses the whole trajectory directly.
+    Cnn,
+    /// Baseline (Pahic et al.): the network regresses DMP parameters; loss on the parameters
+    /// against DMPs fitted to the demonstrations; integrated only for evaluation.
+    CnnDmp,
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ModelKind::Ndp => "ndp",
+            ModelKind::Cnn => "cnn",
+            ModelKind::CnnDmp => "cnn-dmp",
+        })
+    }
+}
+
+/// What reads the observation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EncoderKind {
+    /// conv 5x5 (20) -> max-pool -> conv 5x5 (50) -> max-pool -> fc 200, on a square image.
+    DigitCnn,
+    /// An MLP on a state vector.
+    Mlp,
+}
+
+/// The network's shape and output scaling.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    pub kind: ModelKind,
+    pub encoder: EncoderKind,
+    /// Image side for `digit_cnn` (images are resized to it), state dimension for `mlp`.
+    pub input_size: usize,
+    /// Hidden widths of the MLP encoder (ignored by `digit_cnn`).
+    #[serde(default)]
+    pub encoder_hidden: Vec<usize>,
+    /// Hidden widths of the head that maps features to the outputs.
+    pub head_hidden: Vec<usize>,
+    /// Degrees of freedom of the trajectory.
+    pub dof: usize,
+    /// Goal g = y0 + goal_scale * output: the goal is predicted relative to the start, which
+    /// makes the policy translation-equivariant (the reference predicts g absolutely).
+    pub goal_scale: f64,
+    /// w = weight_scale * output (the reference uses one fixed scale, 1000 for imitation).
+    pub weight_scale: f64,
+    /// Trajectory = y0 + trajectory_scale * output, for the `cnn` baseline.
+    #[serde(default = "default_traj_scale")]
+    pub trajectory_scale: f64,
+    /// Initial DMP velocity (the reference uses 0.01 for imitation).
+    #[serde(default = "default_dy0")]
+    pub dy0: f64,
+}
+
+fn default_traj_scale() -> f64 {
+    10.0
+}
+fn default_dy0() -> f64 {
+    0.01
+}
+
+impl PolicyConfig {
+    pub fn validate(&self) -> Result<()> {
+        let pos = |k: &str, v: usize| {
+            if v == 0 {
+                Err(Error::invalid(format!("model.{k}"), "must be at least 1"))
+            } else {
+                Ok(())
+            }
+        };
+        pos("dof", self.dof)?;
+        pos("input_size", self.input_size)?;
+        if self.encoder == EncoderKind::DigitCnn && self.input_size < 16 {
+            return Err(Error::invalid(
+                "model.input_size",
+                format!(
+                    "digit_cnn needs images of at least 16 px, got {}",
+                    self.input_size
+                ),
+            ));
+        }
+        for (k, v) in [
+            ("goal_scale", self.goal_scale),
+            ("weight_scale", self.weight_scale),
+            ("trajectory_scale", self.trajectory_scale),
+            ("dy0", self.dy0),
+        ] {
+            if !v.is_finite() {
+                return Err(Error::invalid(format!("model.{k}"), "must be finite"));
+            }
+        }
+        if let Some(i) = self.head_hidden.iter().position(|&h| h == 0) {
+            return Err(Error::invalid(
+                format!("model.head_hidden[{i}]"),
+                "must be at least 1",
+            ));
+        }
+        if let Some(i) = self.encoder_hidden.iter().position(|&h| h == 0) {
+            return Err(Error::invalid(
+                format!("model.encoder_hidden[{i}]"),
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,10 @@
+//! The NDP network Phi: s -> (w, g) and its baselines, built from candle-nn layers whose
+//! parameter names are VarBuilder paths (so a safetensors checkpoint describes itself).
+
+pub mod cnn;
+pub mod config;
+pub mod mlp;
+pub mod model;
+
+pub use config::{EncoderKind, ModelKind, PolicyConfig};
+pub use model::Policy;

@@ -1,0 +1,138 @@
+//! The whole policy: encoder -> head -> (g, w) -> DMP layer -> trajectory (or, for the `cnn`
+//! baseline, the trajectory regressed directly).
+
+use candle_core::{DType, Tensor, D};
+use candle_nn::{Module, VarBuilder};
+
+use super::cnn::{DigitCnn, FEATURES};
+use super::config::{EncoderKind, ModelKind, PolicyConfig};
+use super::mlp::Mlp;
+use crate::dmp::{DmpConfig, DmpLayer};
+use crate::error::{Error, Result};
+
+#[derive(Clone, Debug)]
+enum Encoder {
+    Cnn(DigitCnn),
+    Mlp(Mlp),
+}
+
+/// A policy network with parameters under `encoder.*` and `head.*`.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    cfg: PolicyConfig,
+    dmp_cfg: DmpConfig,
+    encoder: Encoder,
+    head: Mlp,
+    dmp: DmpLayer,
+}
+
+impl Policy {
+    pub fn new(cfg: &PolicyConfig, dmp_cfg: &DmpConfig, vb: VarBuilder) -> Result<Self> {
+        cfg.validate()?;
+        let dmp = DmpLayer::new(dmp_cfg)?;
+        let (encoder, features) = match cfg.encoder {
+            EncoderKind::DigitCnn => (
+                Encoder::Cnn(DigitCnn::new(cfg.input_size, vb.pp("encoder"))?),
+                FEATURES,
+            ),
+            EncoderKind::Mlp => {
+                let hidden = &cfg.encoder_hidden;
+                match hidden.split_last() {
+                    Some((&last, rest)) => (
+                        Encoder::Mlp(Mlp::new(
+                            cfg.input_size,
+                            rest,
+                            last,
+                            true,
+                            vb.pp("encoder"),
+                        )?),
+                        last,
+                    ),
+                    None => {
+                        return Err(Error::invalid(
+                            "model.encoder_hidden",
+                            "the mlp encoder needs at least one hidden width",
+                        ))
+                    }
+                }
+            }
+        };
+        let out = match cfg.kind {
+            ModelKind::Ndp | ModelKind::CnnDmp => cfg.dof * (1 + dmp_cfg.n_basis),
+            ModelKind::Cnn => cfg.dof * dmp.points(),
+        };
+        let head = Mlp::new(features, &cfg.head_hidden, out, false, vb.pp("head"))?;
+        Ok(Policy {
+            cfg: cfg.clone(),
+            dmp_cfg: dmp_cfg.clone(),
+            encoder,
+            head,
+            dmp,
+        })
+    }
+
+    pub fn config(&self) -> &PolicyConfig {
+        &self.cfg
+    }
+
+    pub fn dmp_config(&self) -> &DmpConfig {
+        &self.dmp_cfg
+    }
+
+    pub fn dmp_layer(&self) -> &DmpLayer {
+        &self.dmp
+    }
+
+    /// Points of the predicted trajectory.
+    pub fn points(&self) -> usize {
+        self.dmp.points()
+    }
+
+    /// Raw head output (B, out) for an observation batch: images (B, 1, S, S) or states (B, S).
+    pub fn raw(&self, obs: &Tensor) -> Result<Tensor> {
+        let feats = match &self.encoder {
+            Encoder::Cnn(c) => c.forward(obs)?,
+            Encoder::Mlp(m) => m.forward(obs)?,
+        };
+        Ok(self.head.forward(&feats)?)
+    }
+
+    /// DMP goal (B, D) and weights (B, D, N) from the raw output and the start y0 (B, D).
+    pub fn dmp_params(&self, raw: &Tensor, y0: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (b, d, n) = (raw.dim(0)?, self.cfg.dof, self.dmp_cfg.n_basis);
+        let g = (y0 + (raw.narrow(1, 0, d)? * self.cfg.goal_scale)?)?;
+        let w = (raw.narrow(1, d, d * n)?.reshape((b, d, n))? * self.cfg.weight_scale)?;
+        Ok((g, w))
+    }
+
+    /// Integrates the DMP for (g, w) from y0: (B, points, D).
+    pub fn rollout(&self, y0: &Tensor, g: &Tensor, w: &Tensor) -> Result<Tensor> {
+        let dy0 = Tensor::full(self.cfg.dy0, y0.shape(), y0.device())?.to_dtype(y0.dtype())?;
+        let traj = self.dmp.forward(y0, &dy0, g, w)?;
+        Ok(traj.transpose(1, 2)?.contiguous()?)
+    }
+
+    /// The predicted trajectory (B, points, D) from observations and the start y0 (B, D).
+    pub fn trajectory(&self, obs: &Tensor, y0: &Tensor) -> Result<Tensor> {
+        let raw = self.raw(obs)?;
+        match self.cfg.kind {
+            ModelKind::Ndp | ModelKind::CnnDmp => {
+                let (g, w) = self.dmp_params(&raw, y0)?;
+                self.rollout(y0, &g, &w)
+            }
+            ModelKind::Cnn => {
+                let (b, d) = (raw.dim(0)?, self.cfg.dof);
+                let traj = (raw.reshape((b, self.points(), d))? * self.cfg.trajectory_scale)?;
+                Ok(traj.broadcast_add(&y0.unsqueeze(1)?)?)
+            }
+        }
+    }
+
+    /// The `cnn-dmp` regression target in raw output units: [(g - y0)/goal_scale, w/weight_scale].
+    pub fn raw_target(&self, y0: &Tensor, g: &Tensor, w: &Tensor) -> Result<Tensor> {
+        let b = y0.dim(0)?;
+        let rg = ((g - y0)? / self.cfg.goal_scale)?;
+        let rw = (w.reshape((b, ()))? / self.cfg.weight_scale)?;
+        Ok(Tensor::cat(&[&rg, &rw], D::Minus1)?.to_dtype(DType::F32)?)
+    }
+}

@@ -1,0 +1,87 @@
+//! Checkpoints: `model.safetensors` (parameters named by VarBuilder path) beside the
+//! `config.yaml` that made them. Both are written atomically; loading checks every tensor.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+
+use super::config::RunConfig;
+use crate::error::{Error, Result};
+use crate::fsutil::write_atomic;
+use crate::policy::Policy;
+
+pub const WEIGHTS: &str = "model.safetensors";
+pub const CONFIG: &str = "config.yaml";
+
+/// A fresh policy with random weights, and the map that owns them.
+pub fn init(cfg: &RunConfig, device: &Device) -> Result<(Policy, VarMap)> {
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+    let policy = Policy::new(&cfg.model, &cfg.dmp, vb)?;
+    Ok((policy, varmap))
+}
+
+/// Writes the weights and the config into `run` (created if needed).
+pub fn save(run: &Path, cfg: &RunConfig, varmap: &VarMap) -> Result<()> {
+    let weights = run.join(WEIGHTS);
+    let tensors: HashMap<String, Tensor> = varmap
+        .data()
+        .lock()
+        .expect("varmap lock")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+        .collect();
+    let bytes = safetensors::serialize(&tensors, None).map_err(|e| Error::Checkpoint {
+        path: weights.clone(),
+        msg: format!("serialising: {e}"),
+    })?;
+    write_atomic(&weights, &bytes)?;
+    write_atomic(&run.join(CONFIG), cfg.to_yaml().as_bytes())
+}
+
+/// Loads `run/config.yaml` and `run/model.safetensors` into a policy.
+pub fn load(run: &Path, device: &Device) -> Result<(RunConfig, Policy, VarMap)> {
+    let cfg = RunConfig::load(&run.join(CONFIG))?;
+    let (policy, varmap) = init(&cfg, device)?;
+    load_weights(&run.join(WEIGHTS), &varmap, device)?;
+    Ok((cfg, policy, varmap))
+}
+
+/// Sets every variable of `varmap` from the file; a missing, extra or misshapen tensor, or a
+/// truncated file, is an error naming the file and the tensor.
+pub fn load_weights(path: &Path, varmap: &VarMap, device: &Device) -> Result<()> {
+    let err = |msg: String| Error::Checkpoint {
+        path: PathBuf::from(path),
+        msg,
+    };
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let file = candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| {
+        err(format!(
+            "not a readable safetensors file (truncated or corrupt?): {e}"
+        ))
+    })?;
+    let vars = varmap.data().lock().expect("varmap lock");
+    for (name, var) in vars.iter() {
+        let t = file.get(name).ok_or_else(|| {
+            err(format!(
+                "tensor `{name}` is missing (was it made by another config?)"
+            ))
+        })?;
+        if t.dims() != var.dims() {
+            return Err(err(format!(
+                "tensor `{name}` has shape {:?}, the config makes {:?}",
+                t.dims(),
+                var.dims()
+            )));
+        }
+        var.set(&t.to_dtype(var.dtype())?)?;
+    }
+    if let Some(extra) = file.keys().find(|k| !vars.contains_key(*k)) {
+        return Err(err(format!(
+            "unexpected tensor `{extra}` (was it made by another config?)"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! A run config: the YAML file that makes a model and is saved beside its checkpoint.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::dmp::DmpConfig;
+use crate::error::{Error, Result};
+use crate::policy::PolicyConfig;
+
+/// `model:`, `dmp:`, `train:` and optional `data:` sections; unknown keys are errors.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub model: PolicyConfig,
+    pub dmp: DmpConfig,
+    pub train: TrainConfig,
+    #[serde(default)]
+    pub data: Option<DataConfig>,
+}
+
+/// Optimiser and schedule of behaviour cloning.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub batch_size: usize,
+    pub epochs: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    pub seed: u64,
+    /// Use only the first N training samples (quick runs); absent means all.
+    #[serde(default)]
+    pub max_train: Option<usize>,
+    /// Use only the first N held-out samples; absent means all.
+    #[serde(default)]
+    pub max_test: Option<usize>,
+}
+
+/// Where the training data is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    pub dir: PathBuf,
+}
+
+impl RunConfig {
+    /// Reads and validates a run config; errors name the file and the key.
+    pub fn load(path: &Path) -> Result<Self> {
+        let cfg: RunConfig = crate::yaml::load(path)?;
+        cfg.validate().map_err(|e| Error::Config {
+            path: path.into(),
+            msg: e.to_string(),
+        })?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        self.model.validate()?;
+        self.dmp.validate("dmp")?;
+        let t = &self.train;
+        if t.batch_size == 0 {
+            return Err(Error::invalid("train.batch_size", "must be at least 1"));
+        }
+        if t.epochs == 0 {
+            return Err(Error::invalid("train.epochs", "must be at least 1"));
+        }
+        if !(t.lr.is_finite() && t.lr > 0.0) {
+            return Err(Error::invalid(
+                "train.lr",
+                format!("must be finite and > 0, got {}", t.lr),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn to_yaml(&self) -> String {
+        serde_yaml::to_string(self).expect("a run config always serialises")
+    }
+}

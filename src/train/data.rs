@@ -1,0 +1,107 @@
+//! Behaviour-cloning data as tensors: observations, start points and target trajectories.
+
+use candle_core::{Device, Tensor};
+
+use crate::data::digits::{IMAGE_SIZE, POINTS};
+use crate::data::image::prepare_u8;
+use crate::data::DigitSet;
+use crate::error::{Error, Result};
+use crate::policy::{EncoderKind, Policy};
+
+/// N samples: `obs` (N, ...) f32, `y0` (N, D), `target` (N, points, D).
+#[derive(Clone, Debug)]
+pub struct BcData {
+    pub obs: Tensor,
+    pub y0: Tensor,
+    pub target: Tensor,
+}
+
+impl BcData {
+    /// Digit images resized to `image_size` and scaled to [0, 1]; y0 = the first pen point.
+    pub fn from_digits(set: &DigitSet, image_size: usize, device: &Device) -> Result<Self> {
+        let n = set.len();
+        let side = image_size * image_size;
+        let mut pixels = vec![0f32; n * side];
+        for (i, px) in pixels.chunks_exact_mut(side).enumerate() {
+            prepare_u8(
+                set.image(i),
+                IMAGE_SIZE,
+                IMAGE_SIZE,
+                image_size,
+                image_size,
+                px,
+            );
+        }
+        let obs = Tensor::from_vec(pixels, (n, 1, image_size, image_size), device)?;
+        let target = Tensor::from_slice(&set.trajectories, (n, POINTS, 2), device)?;
+        let y0 = target.narrow(1, 0, 1)?.squeeze(1)?.contiguous()?;
+        Ok(BcData { obs, y0, target })
+    }
+
+    pub fn len(&self) -> usize {
+        self.y0.dims()[0]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rows `idx` (a u32 tensor) of all three.
+    pub fn select(&self, idx: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
+        Ok((
+            self.obs.index_select(idx, 0)?,
+            self.y0.index_select(idx, 0)?,
+            self.target.index_select(idx, 0)?,
+        ))
+    }
+
+    /// The contiguous rows start..start+len.
+    pub fn slice(&self, start: usize, len: usize) -> Result<(Tensor, Tensor, Tensor)> {
+        Ok((
+            self.obs.narrow(0, start, len)?,
+            self.y0.narrow(0, start, len)?,
+            self.target.narrow(0, start, len)?,
+        ))
+    }
+
+    /// Checks that this data fits `policy`; the error names `what` (e.g. the data file).
+    pub fn check_fits(&self, policy: &Policy, what: &str) -> Result<()> {
+        let cfg = policy.config();
+        let shape_err = |field: &str, expected: String, got: String| Error::Shape {
+            what: format!("{what}: {field}"),
+            expected,
+            got,
+        };
+        if self.is_empty() {
+            return Err(Error::invalid(
+                what,
+                "no samples: refusing to train on an empty dataset",
+            ));
+        }
+        let t = self.target.dims();
+        if t[1] != policy.points() || t[2] != cfg.dof {
+            return Err(shape_err(
+                "target trajectory (points, dof)",
+                format!(
+                    "({}, {}) from dmp.t * dmp.substeps + 1 and model.dof",
+                    policy.points(),
+                    cfg.dof
+                ),
+                format!("({}, {})", t[1], t[2]),
+            ));
+        }
+        let o = self.obs.dims();
+        let want: Vec<usize> = match cfg.encoder {
+            EncoderKind::DigitCnn => vec![1, cfg.input_size, cfg.input_size],
+            EncoderKind::Mlp => vec![cfg.input_size],
+        };
+        if o[1..] != want[..] {
+            return Err(shape_err(
+                "observation",
+                format!("{want:?} from model.input_size"),
+                format!("{:?}", &o[1..]),
+            ));
+        }
+        Ok(())
+    }
+}
