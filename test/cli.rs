@@ -1,1 +1,254 @@
+//! The `ndp` command line: bad input gives one clear error and a non-zero exit, nothing saved
+//! is lost, and a small end-to-end run learns.
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn ndp(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ndp"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("ndp runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn digits_config() -> String {
+    std::fs::read_to_string("config/digits_ndp.yaml").unwrap()
+}
+
+/// Writes `text` as a config in `dir` and returns its path.
+fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn config_errors_name_the_key_and_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = digits_config();
+    let cases = [
+        ("missing.yaml", base.replace("  lr: 0.001\n", ""), "`lr`"),
+        (
+            "unknown.yaml",
+            base.replace("  lr: 0.001\n", "  lrr: 0.001\n"),
+            "`lrr`",
+        ),
+        (
+            "typed.yaml",
+            base.replace("batch_size: 64", "batch_size: sixty"),
+            "batch_size",
+        ),
+        (
+            "range.yaml",
+            base.replace("epochs: 70", "epochs: 0"),
+            "train.epochs",
+        ),
+        (
+            "dmp.yaml",
+            base.replace("a_z: 25.0", "a_z: -1.0"),
+            "dmp.a_z",
+        ),
+        (
+            "kernel.yaml",
+            base.replace("kernel: gaussian", "kernel: gaussan"),
+            "gaussan",
+        ),
+    ];
+    for (name, text, key) in cases {
+        let cfg = write_config(dir.path(), name, &text);
+        let run = dir.path().join("run");
+        let (ok, _, err) = ndp(&["init-model", "--config", s(&cfg), "--out", s(&run)]);
+        assert!(!ok, "{name} was accepted");
+        assert!(err.contains(key) && err.contains(name), "{name}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one error line: {err}");
+        assert!(!run.exists(), "{name}: nothing written");
+    }
+}
+
+#[test]
+fn truncated_checkpoint_fails_eval_and_leaves_files_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let (ok, _, err) = ndp(&[
+        "init-model",
+        "--config",
+        "config/digits_ndp.yaml",
+        "--out",
+        s(&run),
+    ]);
+    assert!(ok, "{err}");
+    let weights = run.join("model.safetensors");
+    let bytes = std::fs::read(&weights).unwrap();
+    std::fs::write(&weights, &bytes[..1000]).unwrap();
+    let config_before = std::fs::read(run.join("config.yaml")).unwrap();
+    let (ok, _, err) = ndp(&["eval", "--run", s(&run), "--data", s(dir.path()), "--json"]);
+    assert!(!ok);
+    assert!(
+        err.contains("model.safetensors") && err.contains("truncated"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&weights).unwrap(), &bytes[..1000]);
+    assert_eq!(
+        std::fs::read(run.join("config.yaml")).unwrap(),
+        config_before
+    );
+}
+
+/// A split whose trajectories have the wrong length: training refuses, names the field, and
+/// the run directory's existing checkpoint is untouched.
+#[test]
+fn wrong_data_shape_names_the_field_and_keeps_the_old_checkpoint() {
+    use candle_core::{DType, Device, Tensor};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ok, _, err) = ndp(&[
+        "digits",
+        "generate",
+        "--out",
+        s(&data),
+        "--train",
+        "8",
+        "--test",
+        "4",
+    ]);
+    assert!(ok, "{err}");
+    let dev = Device::Cpu;
+    let mut map = std::collections::HashMap::new();
+    map.insert(
+        "labels".to_string(),
+        Tensor::zeros(8, DType::U8, &dev).unwrap(),
+    );
+    map.insert(
+        "images".to_string(),
+        Tensor::zeros((8, 40, 40), DType::U8, &dev).unwrap(),
+    );
+    map.insert(
+        "trajectories".to_string(),
+        Tensor::zeros((8, 301, 3), DType::F32, &dev).unwrap(),
+    );
+    candle_core::safetensors::save(&map, data.join("train.safetensors")).unwrap();
+    let run = dir.path().join("run");
+    assert!(
+        ndp(&[
+            "init-model",
+            "--config",
+            "config/digits_ndp.yaml",
+            "--out",
+            s(&run)
+        ])
+        .0
+    );
+    let before = std::fs::read(run.join("model.safetensors")).unwrap();
+    let (ok, _, err) = ndp(&[
+        "train-bc",
+        "--config",
+        "config/digits_ndp.yaml",
+        "--data",
+        s(&data),
+        "--out",
+        s(&run),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("train.safetensors") && err.contains("`trajectories`"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(run.join("model.safetensors")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn missing_data_directory_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nowhere");
+    let (ok, _, err) = ndp(&[
+        "train-bc",
+        "--config",
+        "config/digits_ndp.yaml",
+        "--data",
+        s(&missing),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("nowhere") && err.contains("meta.yaml"),
+        "{err}"
+    );
+}
+
+fn json_field(line: &str, key: &str) -> f64 {
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no {key} in {line}"))
+}
+
+/// Generate, train a few epochs, evaluate: the trained model beats its random start, and the
+/// run holds checkpoint, config, metrics, evaluation and both plots.
+#[test]
+fn small_end_to_end_run_learns() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("digits");
+    let (ok, _, err) = ndp(&[
+        "digits",
+        "generate",
+        "--out",
+        s(&data),
+        "--train",
+        "640",
+        "--test",
+        "128",
+        "--seed",
+        "5",
+    ]);
+    assert!(ok, "{err}");
+    let cfg = write_config(dir.path(), "quick.yaml", &digits_config());
+    let init = dir.path().join("init");
+    assert!(ndp(&["init-model", "--config", s(&cfg), "--out", s(&init)]).0);
+    let (ok, out, err) = ndp(&["eval", "--run", s(&init), "--data", s(&data), "--json"]);
+    assert!(ok, "{err}");
+    let before = json_field(out.lines().last().unwrap(), "test_loss_mean");
+
+    let run = dir.path().join("run");
+    let (ok, out, err) = ndp(&[
+        "train-bc",
+        "--config",
+        s(&cfg),
+        "--data",
+        s(&data),
+        "--out",
+        s(&run),
+        "--epochs",
+        "4",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let after = json_field(out.lines().last().unwrap(), "test_loss_mean");
+    assert!(after < before / 4.0, "held-out loss {before} -> {after}");
+
+    let (ok, out, err) = ndp(&["eval", "--run", s(&run), "--data", s(&data), "--json"]);
+    assert!(ok, "{err}");
+    let last = out.lines().last().unwrap();
+    assert!((json_field(last, "test_loss_mean") - after).abs() < 1e-6 * after.max(1.0));
+    for key in ["train_loss_mean", "train_loss_std", "test_loss_std"] {
+        assert!(json_field(last, key).is_finite());
+    }
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 4);
+    for png in ["trajectories.png", "learning_curve.png"] {
+        let bytes = std::fs::read(run.join(png)).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{png} is a PNG");
+    }
+    assert!(run.join("config.yaml").exists() && run.join("eval.json").exists());
+}

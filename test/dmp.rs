@@ -292,7 +292,7 @@ fn fitting_a_rollout_recovers_its_weights() {
         s.reset(&[1.0], &[0.0], &[6.0], &w).unwrap();
         let mut traj = vec![0.0; cfg.points()];
         s.rollout_into(&mut traj);
-        let fitted = fit_forcing(&cfg, &traj, 6.0).unwrap();
+        let fitted = fit_forcing(&cfg, &traj, 6.0, 1e-12).unwrap();
         s.reset(&[1.0], &[0.0], &[6.0], &fitted).unwrap();
         let mut again = vec![0.0; cfg.points()];
         s.rollout_into(&mut again);

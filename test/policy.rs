@@ -1,1 +1,191 @@
+//! The policy network: parameter names, NDP output = DMP rollout of its (g, w), checkpoints.
 
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor};
+use ndp_ros::dmp::DmpStepper;
+use ndp_ros::policy::{EncoderKind, ModelKind};
+use ndp_ros::train::{checkpoint, RunConfig};
+
+fn digits_cfg() -> RunConfig {
+    let text = std::fs::read_to_string("config/digits_ndp.yaml").unwrap();
+    let mut cfg: RunConfig = serde_yaml::from_str(&text).unwrap();
+    // A shorter DMP keeps the test quick; the shapes are the digit model's.
+    cfg.dmp.t = 60;
+    cfg
+}
+
+fn state_cfg() -> RunConfig {
+    let mut cfg = digits_cfg();
+    cfg.model.encoder = EncoderKind::Mlp;
+    cfg.model.input_size = 9;
+    cfg.model.encoder_hidden = vec![32, 16];
+    cfg.model.dof = 3;
+    cfg.dmp.n_basis = 6;
+    cfg
+}
+
+fn image_batch(b: usize, s: usize) -> Tensor {
+    Tensor::rand(0f32, 1.0, (b, 1, s, s), &Device::Cpu).unwrap()
+}
+
+#[test]
+fn parameters_are_named_by_their_path() {
+    let (_, varmap) = checkpoint::init(&digits_cfg(), &Device::Cpu).unwrap();
+    let mut names: Vec<String> = varmap.data().lock().unwrap().keys().cloned().collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "encoder.conv1.bias",
+            "encoder.conv1.weight",
+            "encoder.conv2.bias",
+            "encoder.conv2.weight",
+            "encoder.fc.bias",
+            "encoder.fc.weight",
+            "head.0.bias",
+            "head.0.weight",
+            "head.1.bias",
+            "head.1.weight",
+        ]
+    );
+    let data = varmap.data().lock().unwrap();
+    assert_eq!(data["encoder.conv1.weight"].dims(), &[20, 1, 5, 5]);
+    assert_eq!(data["encoder.conv2.weight"].dims(), &[50, 20, 5, 5]);
+    assert_eq!(data["encoder.fc.weight"].dims(), &[200, 800]);
+    // g (2) then N * D weights (30 * 2).
+    assert_eq!(data["head.1.weight"].dims(), &[62, 100]);
+}
+
+/// The NDP trajectory is exactly the f64 DMP rollout of the (g, w) the network outputs.
+#[test]
+fn ndp_trajectory_is_the_dmp_rollout_of_its_parameters() {
+    for cfg in [digits_cfg(), state_cfg()] {
+        let (policy, _) = checkpoint::init(&cfg, &Device::Cpu).unwrap();
+        let b = 3;
+        let obs = match cfg.model.encoder {
+            EncoderKind::DigitCnn => image_batch(b, 28),
+            EncoderKind::Mlp => Tensor::randn(0f32, 1.0, (b, 9), &Device::Cpu).unwrap(),
+        };
+        let d = cfg.model.dof;
+        let y0 = (Tensor::rand(0f32, 1.0, (b, d), &Device::Cpu).unwrap() * 30.0).unwrap();
+        let traj = policy.trajectory(&obs, &y0).unwrap();
+        assert_eq!(traj.dims(), &[b, cfg.dmp.points(), d]);
+        let (g, w) = policy.dmp_params(&policy.raw(&obs).unwrap(), &y0).unwrap();
+        let to64 = |t: &Tensor| -> Vec<f64> {
+            t.to_dtype(DType::F64)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap()
+        };
+        let (y0v, gv, wv, tv) = (to64(&y0), to64(&g), to64(&w), to64(&traj));
+        let n = cfg.dmp.n_basis;
+        for i in 0..b {
+            let mut s = DmpStepper::new(&cfg.dmp, d);
+            s.reset(
+                &y0v[i * d..(i + 1) * d],
+                &vec![cfg.model.dy0; d],
+                &gv[i * d..(i + 1) * d],
+                &wv[i * d * n..(i + 1) * d * n],
+            )
+            .unwrap();
+            let mut want = vec![0.0; cfg.dmp.points() * d];
+            s.rollout_into(&mut want);
+            let got = &tv[i * want.len()..(i + 1) * want.len()];
+            let err: f64 = want
+                .iter()
+                .zip(got)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            let norm: f64 = want.iter().map(|a| a * a).sum::<f64>().sqrt();
+            assert!(
+                err / norm < 1e-5,
+                "sample {i}: relative error {}",
+                err / norm
+            );
+        }
+    }
+}
+
+#[test]
+fn cnn_baseline_regresses_the_whole_trajectory() {
+    let mut cfg = digits_cfg();
+    cfg.model.kind = ModelKind::Cnn;
+    let (policy, varmap) = checkpoint::init(&cfg, &Device::Cpu).unwrap();
+    let out = varmap.data().lock().unwrap()["head.1.weight"]
+        .dims()
+        .to_vec();
+    assert_eq!(out, [cfg.dmp.points() * 2, 100]);
+    let y0 = Tensor::zeros((2, 2), DType::F32, &Device::Cpu).unwrap();
+    let t = policy.trajectory(&image_batch(2, 28), &y0).unwrap();
+    assert_eq!(t.dims(), &[2, cfg.dmp.points(), 2]);
+}
+
+fn save_run(dir: &Path, cfg: &RunConfig) -> ndp_ros::policy::Policy {
+    let (policy, varmap) = checkpoint::init(cfg, &Device::Cpu).unwrap();
+    checkpoint::save(dir, cfg, &varmap).unwrap();
+    policy
+}
+
+#[test]
+fn checkpoint_round_trip_gives_the_same_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = digits_cfg();
+    let policy = save_run(dir.path(), &cfg);
+    let (cfg2, loaded, _) = checkpoint::load(dir.path(), &Device::Cpu).unwrap();
+    assert_eq!(cfg2, cfg);
+    let obs = image_batch(2, 28);
+    let y0 = Tensor::ones((2, 2), DType::F32, &Device::Cpu).unwrap();
+    let a: Vec<f32> = policy
+        .trajectory(&obs, &y0)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    let b: Vec<f32> = loaded
+        .trajectory(&obs, &y0)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn truncated_checkpoint_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    save_run(dir.path(), &digits_cfg());
+    let path = dir.path().join(checkpoint::WEIGHTS);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let e = checkpoint::load(dir.path(), &Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("model.safetensors") && e.contains("truncated"),
+        "{e}"
+    );
+}
+
+#[test]
+fn checkpoint_of_another_config_names_the_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = digits_cfg();
+    save_run(dir.path(), &cfg);
+    let mut other = cfg.clone();
+    other.model.head_hidden = vec![50];
+    let (_, varmap) = checkpoint::init(&other, &Device::Cpu).unwrap();
+    let e = checkpoint::load_weights(&dir.path().join(checkpoint::WEIGHTS), &varmap, &Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`head.0.bias`") && e.contains("[100]") && e.contains("[50]"),
+        "{e}"
+    );
+}

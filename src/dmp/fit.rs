@@ -11,8 +11,12 @@ use crate::error::{Error, Result};
 ///
 /// With z_j = (y_{j+1} - y_j)/dt the Euler recursion gives
 /// f_j = (z_{j+1} - z_j)/dt - a_z (b_z (g - y_j) - z_j) = sum_i phi_i(x_{j+1}) (g - y0) w_i,
-/// solved in the least-squares sense with a tiny ridge (a DoF with g = y0 gets w = 0).
-pub fn fit_forcing(cfg: &DmpConfig, traj: &[f64], g: f64) -> Result<Vec<f64>> {
+/// solved in the least-squares sense with a ridge `ridge` relative to the mean diagonal of the
+/// normal equations (floored at 1e-12; a DoF with g = y0 gets w = 0). Narrow bases make the
+/// problem ill-conditioned: 1e-12 reproduces a rollout exactly but with weights in the
+/// millions on real demonstrations; 1e-2 keeps them near 1e3 and moves the rollout by ~0.03 px^2
+/// on the digits (README, "Baselines").
+pub fn fit_forcing(cfg: &DmpConfig, traj: &[f64], g: f64, ridge: f64) -> Result<Vec<f64>> {
     let s = traj.len();
     if s < 4 {
         return Err(Error::Shape {
@@ -41,7 +45,7 @@ pub fn fit_forcing(cfg: &DmpConfig, traj: &[f64], g: f64) -> Result<Vec<f64>> {
         }
     }
     let mut ata = a.transpose() * &a;
-    let ridge = 1e-10 * (ata.trace() / n as f64).max(1e-300);
+    let ridge = ridge.max(1e-12) * (ata.trace() / n as f64).max(1e-300);
     for i in 0..n {
         ata[(i, i)] += ridge;
     }

@@ -38,6 +38,8 @@ pub struct BcSummary {
 }
 
 const EVAL_BATCH: usize = 256;
+/// Ridge of the cnn-dmp fit, relative to the mean diagonal of the normal equations.
+const FIT_RIDGE: f64 = 1e-2;
 
 /// Trains a fresh policy from `cfg` and writes checkpoints and `metrics.jsonl` into `run`.
 /// The checkpoint is rewritten (atomically) after every epoch.
@@ -129,7 +131,7 @@ fn fitted_raw_targets(policy: &Policy, data: &BcData) -> Result<Tensor> {
             dof_traj.extend(traj.iter().map(|p| p[j]));
             let goal = *dof_traj.last().expect("non-empty trajectory");
             g.push(goal);
-            w.extend(fit_forcing(dmp, &dof_traj, goal)?);
+            w.extend(fit_forcing(dmp, &dof_traj, goal, FIT_RIDGE)?);
         }
     }
     let dev = data.y0.device();

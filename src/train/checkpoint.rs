@@ -63,7 +63,11 @@ pub fn load_weights(path: &Path, varmap: &VarMap, device: &Device) -> Result<()>
         ))
     })?;
     let vars = varmap.data().lock().expect("varmap lock");
-    for (name, var) in vars.iter() {
+    // Sorted, so the error for a mismatched file always names the same (first) tensor.
+    let mut names: Vec<&String> = vars.keys().collect();
+    names.sort();
+    for name in names {
+        let var = &vars[name];
         let t = file.get(name).ok_or_else(|| {
             err(format!(
                 "tensor `{name}` is missing (was it made by another config?)"
