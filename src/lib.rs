@@ -7,8 +7,11 @@ pub mod data; // datasets: the digit-writing generator and its file format
 pub mod dmp; // the DMP: basis, f64 stepper, closed-form layer, fitting, unrolled oracle
 pub mod error; // the library error type
 pub mod fsutil; // atomic writes
+pub mod msgs; // ROS 2 message types as serde structs
+pub mod node; // the policy node: controller logic, safety, planner
 pub mod plot; // PNG plots: trajectories over images, learning curves
 pub mod policy; // the NDP network and baselines (candle-nn)
+pub mod ros; // transports (embedded DDS, r2r, in-memory), --ros-args, parameters
 pub mod train; // behaviour cloning, evaluation, checkpoints, metrics
 pub mod yaml; // YAML configs with errors naming file and key
 

@@ -1,0 +1,31 @@
+//! sensor_msgs: JointState and Image.
+
+use serde::{Deserialize, Serialize};
+
+use super::std_msgs::Header;
+
+/// sensor_msgs/msg/JointState (joint order is the publisher's, not the controller's).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct JointState {
+    pub header: Header,
+    pub name: Vec<String>,
+    pub position: Vec<f64>,
+    pub velocity: Vec<f64>,
+    pub effort: Vec<f64>,
+}
+
+/// sensor_msgs/msg/Image. `data` is uint8[]: serde_bytes keeps it one memcpy.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Image {
+    pub header: Header,
+    pub height: u32,
+    pub width: u32,
+    pub encoding: String,
+    pub is_bigendian: u8,
+    pub step: u32,
+    #[serde(with = "serde_bytes")]
+    pub data: Vec<u8>,
+}
+
+super::ros_message!(JointState, "sensor_msgs", "JointState");
+super::ros_message!(Image, "sensor_msgs", "Image");

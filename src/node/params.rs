@@ -1,0 +1,324 @@
+//! The node's parameters: each declared with a description and a range, validated at start-up
+//! with an error naming the parameter (as ros2_controllers do). Unknown parameters are errors.
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::ros::{ParamMap, ParamValue, Qos};
+
+/// What the network reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObservationMode {
+    /// The camera image (the joint state still gives the DMP's start).
+    Image,
+    /// The joint state (positions, or positions and velocities, as the model's input size says).
+    State,
+}
+
+/// What the node publishes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputMode {
+    /// trajectory_msgs/JointTrajectory with the next k points, once per policy call
+    /// (joint_trajectory_controller).
+    JointTrajectory,
+    /// std_msgs/Float64MultiArray with one setpoint per tick (forward position controllers).
+    Float64Array,
+    /// geometry_msgs/PoseStamped with one end-effector position per tick (MoveIt Servo,
+    /// Cartesian controllers); the first three DoF are x, y, z.
+    Pose,
+}
+
+/// One declared parameter.
+pub struct Spec {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub default: &'static str,
+    pub range: &'static str,
+}
+
+/// Every parameter the node accepts (`ndp_policy --help` prints this table).
+pub const SPECS: &[Spec] = &[
+    Spec { name: "checkpoint", description: "run directory with config.yaml and model.safetensors", default: "(required)", range: "an existing directory" },
+    Spec { name: "observation", description: "what the network reads", default: "state", range: "image | state" },
+    Spec { name: "joint_names", description: "joints in controller order (the DMP's DoF order)", default: "(required)", range: "as many as the model's DoF" },
+    Spec { name: "joint_state_topic", description: "sensor_msgs/JointState input", default: "/joint_states", range: "a topic name" },
+    Spec { name: "image_topic", description: "sensor_msgs/Image input (rgb8, bgr8, mono8)", default: "/camera/image_raw", range: "a topic name" },
+    Spec { name: "ee_pose_topic", description: "geometry_msgs/PoseStamped of the end effector (pose output: the DMP's start)", default: "/ee_pose", range: "a topic name" },
+    Spec { name: "output", description: "what is published", default: "joint_trajectory", range: "joint_trajectory | float64_array | pose" },
+    Spec { name: "command_topic", description: "where commands go", default: "per output: /joint_trajectory_controller/joint_trajectory, /forward_position_controller/commands, /servo_node/pose_target_cmds", range: "a topic name" },
+    Spec { name: "rate_hz", description: "controller rate: DMP ticks per second", default: "100.0", range: "[1, 10000]" },
+    Spec { name: "k", description: "controller ticks per policy call (0: the checkpoint's dmp.t)", default: "0", range: "[0, 1000000]" },
+    Spec { name: "substeps", description: "Euler sub-steps per tick (0: the checkpoint's dmp.substeps)", default: "0", range: "[0, 1000]" },
+    Spec { name: "position_min", description: "lower position limit per joint (empty: none)", default: "[]", range: "one per joint" },
+    Spec { name: "position_max", description: "upper position limit per joint (empty: none)", default: "[]", range: "one per joint, >= position_min" },
+    Spec { name: "velocity_max", description: "speed limit per joint, units per second (empty: none)", default: "[]", range: "one per joint, > 0" },
+    Spec { name: "input_timeout_s", description: "inputs older than this stop new targets (hold)", default: "0.5", range: "[0.001, 60]" },
+    Spec { name: "image_width", description: "expected image width (0: any)", default: "0", range: "[0, 100000]" },
+    Spec { name: "image_height", description: "expected image height (0: any)", default: "0", range: "[0, 100000]" },
+    Spec { name: "image_qos", description: "QoS of the image subscription", default: "sensor_data", range: "sensor_data | default" },
+    Spec { name: "state_qos", description: "QoS of the joint-state and pose subscriptions", default: "default", range: "sensor_data | default" },
+    Spec { name: "command_qos", description: "QoS of the command publisher", default: "default", range: "sensor_data | default" },
+    Spec { name: "publish_plan", description: "also publish each DMP plan (ndp_ros_msgs/DmpPlan)", default: "false", range: "bool" },
+    Spec { name: "plan_topic", description: "where DMP plans go", default: "~/dmp_plan", range: "a topic name" },
+    Spec { name: "frame_id", description: "header.frame_id of published commands", default: "", range: "a frame name" },
+    Spec { name: "pose_orientation", description: "fixed orientation (x, y, z, w) of pose commands", default: "[0, 0, 0, 1]", range: "a unit quaternion" },
+    Spec { name: "use_sim_time", description: "accepted for launch compatibility; the embedded backend uses the system clock", default: "false", range: "bool" },
+];
+
+/// Validated parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeParams {
+    pub checkpoint: PathBuf,
+    pub observation: ObservationMode,
+    pub joint_names: Vec<String>,
+    pub joint_state_topic: String,
+    pub image_topic: String,
+    pub ee_pose_topic: String,
+    pub output: OutputMode,
+    pub command_topic: String,
+    pub rate_hz: f64,
+    pub k: usize,
+    pub substeps: usize,
+    pub position_min: Vec<f64>,
+    pub position_max: Vec<f64>,
+    pub velocity_max: Vec<f64>,
+    pub input_timeout_s: f64,
+    pub image_width: usize,
+    pub image_height: usize,
+    pub image_qos: Qos,
+    pub state_qos: Qos,
+    pub command_qos: Qos,
+    pub publish_plan: bool,
+    pub plan_topic: String,
+    pub frame_id: String,
+    pub pose_orientation: [f64; 4],
+    pub use_sim_time: bool,
+}
+
+fn bad(name: &str, msg: String) -> Error {
+    Error::invalid(format!("parameter {name}"), msg)
+}
+
+/// Typed access to the parameter map with errors naming the parameter.
+struct Reader<'a>(&'a ParamMap);
+
+impl Reader<'_> {
+    fn wrong(&self, name: &str, want: &str, got: &ParamValue) -> Error {
+        bad(
+            name,
+            format!("expected {want}, got {} {got}", got.type_name()),
+        )
+    }
+    fn string(&self, name: &str, default: &str) -> Result<String> {
+        match self.0.get(name) {
+            None => Ok(default.into()),
+            Some(ParamValue::String(s)) => Ok(s.clone()),
+            Some(v) => Err(self.wrong(name, "a string", v)),
+        }
+    }
+    fn f64(&self, name: &str, default: f64, lo: f64, hi: f64) -> Result<f64> {
+        let v = match self.0.get(name) {
+            None => default,
+            Some(ParamValue::Double(d)) => *d,
+            Some(ParamValue::Integer(i)) => *i as f64,
+            Some(v) => return Err(self.wrong(name, "a double", v)),
+        };
+        if !(v.is_finite() && (lo..=hi).contains(&v)) {
+            return Err(bad(name, format!("{v} is outside [{lo}, {hi}]")));
+        }
+        Ok(v)
+    }
+    fn usize(&self, name: &str, default: usize, hi: usize) -> Result<usize> {
+        match self.0.get(name) {
+            None => Ok(default),
+            Some(ParamValue::Integer(i)) if *i >= 0 && *i as usize <= hi => Ok(*i as usize),
+            Some(ParamValue::Integer(i)) => Err(bad(name, format!("{i} is outside [0, {hi}]"))),
+            Some(v) => Err(self.wrong(name, "an integer", v)),
+        }
+    }
+    fn bool(&self, name: &str, default: bool) -> Result<bool> {
+        match self.0.get(name) {
+            None => Ok(default),
+            Some(ParamValue::Bool(b)) => Ok(*b),
+            Some(v) => Err(self.wrong(name, "a bool", v)),
+        }
+    }
+    fn strings(&self, name: &str) -> Result<Vec<String>> {
+        match self.0.get(name) {
+            None => Ok(vec![]),
+            Some(ParamValue::StringArray(v)) => Ok(v.clone()),
+            Some(v) => Err(self.wrong(name, "a string array", v)),
+        }
+    }
+    fn doubles(&self, name: &str) -> Result<Vec<f64>> {
+        let v = match self.0.get(name) {
+            None => return Ok(vec![]),
+            Some(ParamValue::DoubleArray(v)) => v.clone(),
+            Some(ParamValue::IntegerArray(v)) => v.iter().map(|&i| i as f64).collect(),
+            // `[]` parses as an empty string array.
+            Some(ParamValue::StringArray(v)) if v.is_empty() => vec![],
+            Some(v) => return Err(self.wrong(name, "a double array", v)),
+        };
+        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+            return Err(bad(name, format!("element {i} is not finite")));
+        }
+        Ok(v)
+    }
+    fn qos(&self, name: &str, default: &str) -> Result<Qos> {
+        let s = self.string(name, default)?;
+        Qos::from_name(&s)
+            .ok_or_else(|| bad(name, format!("`{s}`: expected sensor_data or default")))
+    }
+}
+
+impl NodeParams {
+    pub fn from_map(map: &ParamMap) -> Result<Self> {
+        if let Some(unknown) = map.keys().find(|k| !SPECS.iter().any(|s| s.name == *k)) {
+            return Err(bad(
+                unknown,
+                "unknown parameter (see `ndp_policy --help`)".into(),
+            ));
+        }
+        let r = Reader(map);
+        let checkpoint = r.string("checkpoint", "")?;
+        if checkpoint.is_empty() {
+            return Err(bad(
+                "checkpoint",
+                "is required: the run directory of a trained model".into(),
+            ));
+        }
+        let observation = match r.string("observation", "state")?.as_str() {
+            "image" => ObservationMode::Image,
+            "state" => ObservationMode::State,
+            "both" => {
+                return Err(bad(
+                    "observation",
+                    "`both` needs a fused image+state model, which is not implemented yet".into(),
+                ))
+            }
+            o => {
+                return Err(bad(
+                    "observation",
+                    format!("`{o}`: expected image or state"),
+                ))
+            }
+        };
+        let output = match r.string("output", "joint_trajectory")?.as_str() {
+            "joint_trajectory" => OutputMode::JointTrajectory,
+            "float64_array" => OutputMode::Float64Array,
+            "pose" => OutputMode::Pose,
+            o => {
+                return Err(bad(
+                    "output",
+                    format!("`{o}`: expected joint_trajectory, float64_array or pose"),
+                ))
+            }
+        };
+        let default_cmd = match output {
+            OutputMode::JointTrajectory => "/joint_trajectory_controller/joint_trajectory",
+            OutputMode::Float64Array => "/forward_position_controller/commands",
+            OutputMode::Pose => "/servo_node/pose_target_cmds",
+        };
+        let joint_names = r.strings("joint_names")?;
+        if joint_names.is_empty() {
+            return Err(bad(
+                "joint_names",
+                "is required: the joints in controller order".into(),
+            ));
+        }
+        if let Some(dup) = joint_names
+            .iter()
+            .enumerate()
+            .find(|(i, n)| joint_names[..*i].contains(n))
+        {
+            return Err(bad("joint_names", format!("`{}` appears twice", dup.1)));
+        }
+        let n = joint_names.len();
+        let per_joint = |name: &str, v: Vec<f64>| -> Result<Vec<f64>> {
+            if !v.is_empty() && v.len() != n {
+                return Err(bad(name, format!("has {} values for {n} joints", v.len())));
+            }
+            Ok(v)
+        };
+        let position_min = per_joint("position_min", r.doubles("position_min")?)?;
+        let position_max = per_joint("position_max", r.doubles("position_max")?)?;
+        if position_min.len() != position_max.len() {
+            return Err(bad(
+                "position_max",
+                "set both position_min and position_max, or neither".into(),
+            ));
+        }
+        if let Some(i) = (0..position_min.len()).find(|&i| position_min[i] > position_max[i]) {
+            return Err(bad(
+                "position_max",
+                format!("joint `{}`: max < min", joint_names[i]),
+            ));
+        }
+        let velocity_max = per_joint("velocity_max", r.doubles("velocity_max")?)?;
+        if let Some(i) = velocity_max.iter().position(|v| *v <= 0.0) {
+            return Err(bad(
+                "velocity_max",
+                format!("joint `{}`: must be > 0", joint_names[i]),
+            ));
+        }
+        let q = r.doubles("pose_orientation")?;
+        let pose_orientation = match q.as_slice() {
+            [] => [0.0, 0.0, 0.0, 1.0],
+            [x, y, z, w] if ((x * x + y * y + z * z + w * w).sqrt() - 1.0).abs() < 1e-3 => {
+                [*x, *y, *z, *w]
+            }
+            _ => {
+                return Err(bad(
+                    "pose_orientation",
+                    "expected a unit quaternion [x, y, z, w]".into(),
+                ))
+            }
+        };
+        if output == OutputMode::Pose && n < 3 {
+            return Err(bad(
+                "joint_names",
+                "pose output needs at least 3 DoF (x, y, z)".into(),
+            ));
+        }
+        Ok(NodeParams {
+            checkpoint: PathBuf::from(checkpoint),
+            observation,
+            joint_state_topic: r.string("joint_state_topic", "/joint_states")?,
+            image_topic: r.string("image_topic", "/camera/image_raw")?,
+            ee_pose_topic: r.string("ee_pose_topic", "/ee_pose")?,
+            output,
+            command_topic: r.string("command_topic", default_cmd)?,
+            rate_hz: r.f64("rate_hz", 100.0, 1.0, 10_000.0)?,
+            k: r.usize("k", 0, 1_000_000)?,
+            substeps: r.usize("substeps", 0, 1000)?,
+            position_min,
+            position_max,
+            velocity_max,
+            input_timeout_s: r.f64("input_timeout_s", 0.5, 0.001, 60.0)?,
+            image_width: r.usize("image_width", 0, 100_000)?,
+            image_height: r.usize("image_height", 0, 100_000)?,
+            image_qos: r.qos("image_qos", "sensor_data")?,
+            state_qos: r.qos("state_qos", "default")?,
+            command_qos: r.qos("command_qos", "default")?,
+            publish_plan: r.bool("publish_plan", false)?,
+            plan_topic: r.string("plan_topic", "~/dmp_plan")?,
+            frame_id: r.string("frame_id", "")?,
+            pose_orientation,
+            use_sim_time: r.bool("use_sim_time", false)?,
+            joint_names,
+        })
+    }
+
+    /// The parameter table, for `--help`.
+    pub fn describe() -> String {
+        SPECS
+            .iter()
+            .map(|s| {
+                format!(
+                    "  {:<18} {} [default {}; {}]\n",
+                    s.name, s.description, s.default, s.range
+                )
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,99 @@
+//! The candle policy as the controller's planner: observation -> (g, w).
+
+use candle_core::{Device, Tensor};
+
+use super::controller::{PlanInput, Planner};
+use super::params::{NodeParams, ObservationMode};
+use crate::error::{Error, Result};
+use crate::policy::{EncoderKind, ModelKind, Policy};
+
+pub struct PolicyPlanner {
+    policy: Policy,
+    mode: ObservationMode,
+    with_velocities: bool,
+    device: Device,
+}
+
+impl PolicyPlanner {
+    /// Checks that the checkpoint's model fits the parameters; errors name both sides.
+    pub fn new(policy: Policy, params: &NodeParams) -> Result<Self> {
+        let cfg = policy.config();
+        let d = params.joint_names.len();
+        let ckpt = params.checkpoint.display();
+        if cfg.kind == ModelKind::Cnn {
+            return Err(Error::invalid(
+                "parameter checkpoint",
+                format!("{ckpt}: model `cnn` regresses trajectories directly; the node needs a DMP policy (ndp or cnn-dmp)"),
+            ));
+        }
+        if cfg.dof != d {
+            return Err(Error::invalid(
+                "parameter joint_names",
+                format!(
+                    "{d} joints, but the model in {ckpt} has model.dof = {}",
+                    cfg.dof
+                ),
+            ));
+        }
+        let with_velocities = match (params.observation, cfg.encoder) {
+            (ObservationMode::Image, EncoderKind::DigitCnn) => false,
+            (ObservationMode::State, EncoderKind::Mlp) if cfg.input_size == d => false,
+            (ObservationMode::State, EncoderKind::Mlp) if cfg.input_size == 2 * d => true,
+            (ObservationMode::State, EncoderKind::Mlp) => {
+                return Err(Error::invalid(
+                    "parameter joint_names",
+                    format!("the state model in {ckpt} reads {} values; {d} joints give {d} (positions) or {} (positions and velocities)", cfg.input_size, 2 * d),
+                ))
+            }
+            (mode, enc) => {
+                return Err(Error::invalid(
+                    "parameter observation",
+                    format!("{mode:?} observations, but the model in {ckpt} has a {enc:?} encoder"),
+                ))
+            }
+        };
+        Ok(PolicyPlanner {
+            policy,
+            mode: params.observation,
+            with_velocities,
+            device: Device::Cpu,
+        })
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+}
+
+impl Planner for PolicyPlanner {
+    fn plan(&mut self, input: &PlanInput) -> Result<(Vec<f64>, Vec<f64>)> {
+        let s = input.state;
+        let d = s.positions.len();
+        let pos: Vec<f32> = s.positions.iter().map(|&v| v as f32).collect();
+        let y0 = Tensor::from_slice(&pos, (1, d), &self.device)?;
+        let obs = match self.mode {
+            ObservationMode::Image => {
+                let px = input
+                    .image
+                    .ok_or_else(|| Error::invalid("observation", "no image yet"))?;
+                let side = (px.len() as f64).sqrt() as usize;
+                Tensor::from_slice(px, (1, 1, side, side), &self.device)?
+            }
+            ObservationMode::State => {
+                let mut v = pos.clone();
+                if self.with_velocities {
+                    v.extend(s.velocities.iter().map(|&x| x as f32));
+                }
+                Tensor::from_vec(v.clone(), (1, v.len()), &self.device)?
+            }
+        };
+        let raw = self.policy.raw(&obs)?;
+        let (g, w) = self.policy.dmp_params(&raw, &y0)?;
+        let to64 = |t: Tensor| -> Result<Vec<f64>> {
+            Ok(t.flatten_all()?
+                .to_dtype(candle_core::DType::F64)?
+                .to_vec1()?)
+        };
+        Ok((to64(g)?, to64(w)?))
+    }
+}

@@ -1,0 +1,37 @@
+//! ROS 2 transports behind one trait: the embedded DDS backend (ros2-client over RustDDS, the
+//! default), r2r (feature `r2r`, for colcon workspaces) and an in-memory one for tests.
+//! Also what rcl would do for us: `--ros-args`, parameter files and name resolution.
+
+pub mod args;
+#[cfg(feature = "dds")]
+pub mod dds;
+pub mod memory;
+pub mod names;
+pub mod params;
+pub mod qos;
+
+use futures::stream::BoxStream;
+
+use crate::error::Result;
+use crate::msgs::{RosMessage, Time};
+pub use params::{ParamMap, ParamValue};
+pub use qos::Qos;
+
+/// Sends one message type on one topic.
+pub trait Publisher<M>: Send + Sync {
+    fn publish(&self, msg: &M) -> Result<()>;
+}
+
+/// What the node needs from ROS: typed subscriptions as streams, publishers, a clock and the
+/// parameters it was started with. Topic names are already resolved (absolute).
+pub trait Transport: Send + Sync + 'static {
+    /// A stream of messages on `topic`; bad samples are logged by the backend and skipped.
+    fn subscribe<M: RosMessage>(&self, topic: &str, qos: Qos) -> Result<BoxStream<'static, M>>;
+    fn publisher<M: RosMessage>(&self, topic: &str, qos: Qos) -> Result<Box<dyn Publisher<M>>>;
+    /// ROS time now (the simulation clock when use_sim_time is set and the backend has one).
+    fn now(&self) -> Time;
+    /// Parameter overrides given at start-up (parameter files, `-p`).
+    fn parameters(&self) -> &ParamMap;
+    /// The node's fully qualified name, for messages.
+    fn node_name(&self) -> &str;
+}

@@ -1,0 +1,328 @@
+//! The node's logic on a fake clock: the published trajectory is the DMP rollout of the policy
+//! output; reordering, limits, the watchdog and bad inputs behave as specified.
+
+use ndp_ros::dmp::{DmpConfig, DmpStepper};
+use ndp_ros::msgs::{Header, Image, JointState, Time};
+use ndp_ros::node::{Controller, NodeParams, PlanInput, Planner};
+use ndp_ros::ros::{ParamMap, ParamValue};
+
+const JOINTS: [&str; 3] = ["j1", "j2", "j3"];
+
+/// A planner returning fixed (g, w), recording what it was given.
+struct Fixed {
+    g: Vec<f64>,
+    w: Vec<f64>,
+    calls: Vec<Vec<f64>>,
+}
+
+impl Planner for Fixed {
+    fn plan(&mut self, input: &PlanInput) -> ndp_ros::Result<(Vec<f64>, Vec<f64>)> {
+        self.calls.push(input.state.positions.clone());
+        Ok((self.g.clone(), self.w.clone()))
+    }
+}
+
+fn dmp() -> DmpConfig {
+    let mut c = DmpConfig::new(5, 5);
+    c.substeps = 8;
+    c.a_z = 10.0;
+    c
+}
+
+fn params(extra: &[(&str, ParamValue)]) -> NodeParams {
+    let mut m = ParamMap::new();
+    m.insert(
+        "checkpoint".into(),
+        ParamValue::String("/nonexistent".into()),
+    );
+    m.insert(
+        "joint_names".into(),
+        ParamValue::StringArray(JOINTS.iter().map(|s| s.to_string()).collect()),
+    );
+    m.insert("rate_hz".into(), ParamValue::Double(100.0));
+    for (k, v) in extra {
+        m.insert(k.to_string(), v.clone());
+    }
+    NodeParams::from_map(&m).unwrap()
+}
+
+fn weights() -> Vec<f64> {
+    (0..15)
+        .map(|i| ((i * 7 % 11) as f64 - 5.0) * 20.0)
+        .collect()
+}
+
+fn controller(extra: &[(&str, ParamValue)]) -> Controller<Fixed> {
+    let planner = Fixed {
+        g: vec![1.0, -0.5, 0.25],
+        w: weights(),
+        calls: vec![],
+    };
+    Controller::new(params(extra), planner, &dmp(), 28).unwrap()
+}
+
+fn ms(t: i64) -> Time {
+    Time::from_nanos(t * 1_000_000)
+}
+
+fn joint_state(names: &[&str], pos: &[f64]) -> JointState {
+    JointState {
+        header: Header::default(),
+        name: names.iter().map(|s| s.to_string()).collect(),
+        position: pos.to_vec(),
+        velocity: vec![],
+        effort: vec![],
+    }
+}
+
+fn rollout(y0: &[f64], g: &[f64], w: &[f64]) -> Vec<Vec<f64>> {
+    let cfg = dmp();
+    let mut s = DmpStepper::new(&cfg, 3);
+    s.reset(y0, &[0.0; 3], g, w).unwrap();
+    (0..cfg.t)
+        .map(|_| {
+            for _ in 0..cfg.substeps {
+                s.step();
+            }
+            s.position().to_vec()
+        })
+        .collect()
+}
+
+#[test]
+fn publishes_nothing_before_the_first_valid_observation() {
+    let mut c = controller(&[]);
+    assert!(!c.tick(ms(0)).command);
+    c.on_joint_state(&joint_state(&["j1", "j2"], &[0.0, 0.0]), ms(1));
+    assert!(!c.tick(ms(2)).command, "missing j3: still nothing");
+    assert_eq!(c.rejects().count("missing_joint"), 1);
+}
+
+/// Joint states arrive in another order; the DMP starts from them in controller order, and
+/// both the horizon and the streamed setpoints are the DMP rollout of the planner's (g, w).
+#[test]
+fn commands_are_the_dmp_rollout_from_the_reordered_state() {
+    let mut c = controller(&[]);
+    c.on_joint_state(&joint_state(&["j3", "j1", "j2"], &[0.3, 0.1, 0.2]), ms(0));
+    let t = c.tick(ms(10));
+    assert!(t.command && t.new_plan && !t.holding);
+    let y0 = [0.1, 0.2, 0.3];
+    assert_eq!(c.plan().y0, y0);
+    let want = rollout(&y0, &[1.0, -0.5, 0.25], &weights());
+    assert_eq!(c.horizon().len(), 5);
+    for (sp, w) in c.horizon().iter().zip(&want) {
+        for j in 0..3 {
+            assert!((sp.positions[j] - w[j]).abs() < 1e-12);
+        }
+    }
+    // Streaming: tick i publishes point i of the same rollout.
+    assert!((c.setpoint().positions[0] - want[0][0]).abs() < 1e-12);
+    for (i, w) in want.iter().enumerate().skip(1) {
+        let t = c.tick(ms(10 + i as i64 * 10));
+        assert!(t.command && !t.new_plan);
+        for j in 0..3 {
+            assert!(
+                (c.setpoint().positions[j] - w[j]).abs() < 1e-12,
+                "tick {i} joint {j}"
+            );
+        }
+    }
+    // The k-th tick after a plan makes the next plan.
+    c.on_joint_state(&joint_state(&JOINTS, &[0.5, 0.5, 0.5]), ms(55));
+    assert!(c.tick(ms(60)).new_plan);
+    assert_eq!(c.plan().y0, [0.5, 0.5, 0.5]);
+}
+
+#[test]
+fn velocities_are_in_units_per_second() {
+    let mut c = controller(&[]);
+    c.on_joint_state(&joint_state(&JOINTS, &[0.0, 0.0, 0.0]), ms(0));
+    c.tick(ms(1));
+    let cfg = dmp();
+    let mut s = DmpStepper::new(&cfg, 3);
+    s.reset(&[0.0; 3], &[0.0; 3], &[1.0, -0.5, 0.25], &weights())
+        .unwrap();
+    for _ in 0..cfg.substeps {
+        s.step();
+    }
+    // One tick is 1/T of DMP time and 1/rate of wall time.
+    let scale = 100.0 / cfg.t as f64;
+    for j in 0..3 {
+        assert!((c.setpoint().velocities[j] - s.velocity()[j] * scale).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn nan_and_malformed_states_are_skipped_and_counted() {
+    let mut c = controller(&[]);
+    c.on_joint_state(&joint_state(&JOINTS, &[0.0, 0.0, 0.0]), ms(0));
+    c.on_joint_state(&joint_state(&JOINTS, &[0.0, f64::NAN, 0.0]), ms(1));
+    let mut bad = joint_state(&JOINTS, &[1.0, 1.0]);
+    bad.name.truncate(3);
+    c.on_joint_state(&bad, ms(2));
+    assert_eq!(c.rejects().count("non_finite"), 1);
+    assert_eq!(c.rejects().count("malformed"), 1);
+    assert!(c.tick(ms(3)).command);
+    assert_eq!(c.plan().y0, [0.0, 0.0, 0.0], "the last valid state is used");
+}
+
+#[test]
+fn stale_inputs_hold_the_last_command_then_resume() {
+    let mut c = controller(&[("input_timeout_s", ParamValue::Double(0.05))]);
+    c.on_joint_state(&joint_state(&JOINTS, &[0.0, 0.0, 0.0]), ms(0));
+    for i in 1..=3 {
+        assert!(!c.tick(ms(i * 10)).holding);
+    }
+    let last = c.setpoint().positions.clone();
+    let t = c.tick(ms(60));
+    assert!(t.holding && t.hold_started && t.command);
+    assert_eq!(c.setpoint().positions, last);
+    assert!(c.setpoint().velocities.iter().all(|v| *v == 0.0));
+    let t = c.tick(ms(70));
+    assert!(t.holding && !t.hold_started);
+    assert_eq!(c.setpoint().positions, last, "hold does not drift");
+    c.on_joint_state(&joint_state(&JOINTS, &[0.2, 0.2, 0.2]), ms(75));
+    let t = c.tick(ms(80));
+    assert!(
+        !t.holding && t.new_plan,
+        "fresh input: a new plan from the new state"
+    );
+    assert_eq!(c.plan().y0, [0.2, 0.2, 0.2]);
+}
+
+#[test]
+fn position_and_velocity_limits_clamp_every_command() {
+    let extra = [
+        (
+            "position_min",
+            ParamValue::DoubleArray(vec![-0.01, -0.01, -0.01]),
+        ),
+        (
+            "position_max",
+            ParamValue::DoubleArray(vec![0.01, 0.01, 0.01]),
+        ),
+        ("velocity_max", ParamValue::DoubleArray(vec![0.5, 0.5, 0.5])),
+    ];
+    let mut c = controller(&extra);
+    c.on_joint_state(&joint_state(&JOINTS, &[0.0, 0.0, 0.0]), ms(0));
+    let mut prev = vec![0.0; 3];
+    for i in 1..=12 {
+        c.tick(ms(i * 10));
+        for j in 0..3 {
+            let p = c.setpoint().positions[j];
+            assert!((-0.01..=0.01).contains(&p), "tick {i}: {p}");
+            assert!(
+                (p - prev[j]).abs() <= 0.5 / 100.0 + 1e-12,
+                "speed limit at tick {i}"
+            );
+            assert!(c.setpoint().velocities[j].abs() <= 0.5);
+        }
+        prev = c.setpoint().positions.clone();
+    }
+    for sp in c.horizon() {
+        assert!(sp.positions.iter().all(|p| (-0.01..=0.01).contains(p)));
+    }
+}
+
+struct NanPlanner;
+impl Planner for NanPlanner {
+    fn plan(&mut self, _: &PlanInput) -> ndp_ros::Result<(Vec<f64>, Vec<f64>)> {
+        Ok((vec![f64::NAN; 3], vec![0.0; 15]))
+    }
+}
+
+#[test]
+fn a_nan_policy_output_holds_the_robot() {
+    let mut c = Controller::new(params(&[]), NanPlanner, &dmp(), 28).unwrap();
+    c.on_joint_state(&joint_state(&JOINTS, &[0.4, 0.5, 0.6]), ms(0));
+    let t = c.tick(ms(1));
+    assert!(t.holding && t.command);
+    assert_eq!(c.setpoint().positions, [0.4, 0.5, 0.6]);
+    assert_eq!(c.rejects().count("policy_output"), 1);
+}
+
+fn image(encoding: &str, w: u32, h: u32, px: impl Fn(u32, u32) -> [u8; 3]) -> Image {
+    let ch = if encoding == "mono8" { 1 } else { 3 };
+    let mut data = Vec::new();
+    for y in 0..h {
+        for x in 0..w {
+            let p = px(x, y);
+            match encoding {
+                "mono8" => data.push(p[0]),
+                "bgr8" => data.extend([p[2], p[1], p[0]]),
+                _ => data.extend(p),
+            }
+        }
+    }
+    Image {
+        header: Header::default(),
+        height: h,
+        width: w,
+        encoding: encoding.into(),
+        is_bigendian: 0,
+        step: w * ch,
+        data,
+    }
+}
+
+struct ImageProbe(Vec<Vec<f32>>);
+impl Planner for ImageProbe {
+    fn plan(&mut self, input: &PlanInput) -> ndp_ros::Result<(Vec<f64>, Vec<f64>)> {
+        self.0.push(input.image.expect("image mode").to_vec());
+        Ok((vec![0.0; 3], vec![0.0; 15]))
+    }
+}
+
+#[test]
+fn images_are_converted_and_bad_ones_rejected() {
+    let extra = [
+        ("observation", ParamValue::String("image".into())),
+        ("image_width", ParamValue::Integer(40)),
+        ("image_height", ParamValue::Integer(40)),
+    ];
+    let mut c = Controller::new(params(&extra), ImageProbe(vec![]), &dmp(), 28).unwrap();
+    c.on_joint_state(&joint_state(&JOINTS, &[0.0; 3]), ms(0));
+    assert!(!c.tick(ms(1)).command, "image mode waits for an image");
+    c.on_image(&image("rgba8", 40, 40, |_, _| [0; 3]), ms(2));
+    c.on_image(&image("rgb8", 32, 40, |_, _| [0; 3]), ms(2));
+    let mut short = image("rgb8", 40, 40, |_, _| [0; 3]);
+    short.data.truncate(100);
+    c.on_image(&short, ms(2));
+    assert_eq!(c.rejects().count("image_encoding"), 1);
+    assert_eq!(c.rejects().count("image_size"), 2);
+    assert!(!c.tick(ms(3)).command);
+    // A gray pattern gives the same input in all three encodings; colour is luminance.
+    let gray = |x: u32, y: u32| {
+        let v = ((x * 6 + y * 3) % 256) as u8;
+        [v, v, v]
+    };
+    let mut inputs = Vec::new();
+    for enc in ["mono8", "rgb8", "bgr8"] {
+        let mut c = Controller::new(params(&extra), ImageProbe(vec![]), &dmp(), 28).unwrap();
+        c.on_joint_state(&joint_state(&JOINTS, &[0.0; 3]), ms(0));
+        c.on_image(&image(enc, 40, 40, gray), ms(1));
+        assert!(c.tick(ms(2)).new_plan);
+        inputs.push(c.planner().0[0].clone());
+    }
+    assert_eq!(inputs[0].len(), 28 * 28, "resized to the model's input");
+    assert!(inputs[0].iter().any(|v| *v > 0.2));
+    for other in &inputs[1..] {
+        let diff = inputs[0]
+            .iter()
+            .zip(other)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(diff < 1e-5, "same gray image in every encoding: {diff}");
+    }
+    // Pure red is 0.299 in luminance, whichever channel order carries it.
+    for (enc, px) in [("rgb8", [255u8, 0, 0]), ("bgr8", [255, 0, 0])] {
+        let mut c = Controller::new(params(&extra), ImageProbe(vec![]), &dmp(), 28).unwrap();
+        c.on_joint_state(&joint_state(&JOINTS, &[0.0; 3]), ms(0));
+        c.on_image(&image(enc, 40, 40, move |_, _| px), ms(1));
+        c.tick(ms(2));
+        assert!(
+            c.planner().0[0].iter().all(|v| (v - 0.299).abs() < 1e-5),
+            "{enc}"
+        );
+    }
+}
