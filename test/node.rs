@@ -1,5 +1,6 @@
 //! The node's logic on a fake clock: the published trajectory is the DMP rollout of the policy
 //! output; reordering, limits, the watchdog and bad inputs behave as specified.
+#![allow(clippy::needless_range_loop)] // joint-indexed loops read as the math does
 
 use ndp_ros::dmp::{DmpConfig, DmpStepper};
 use ndp_ros::msgs::{Header, Image, JointState, Time};

@@ -5,6 +5,7 @@ pub mod controller;
 pub mod observe;
 pub mod params;
 pub mod planner;
+pub mod run;
 pub mod safety;
 
 pub use controller::{Controller, PlanInput, Planner, Setpoint, Tick};

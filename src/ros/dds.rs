@@ -1,1 +1,217 @@
+//! The embedded ROS 2 transport: ros2-client over RustDDS. Pure Rust, the real ROS 2 wire
+//! protocol (RTPS, CDR, `rt/` topic names, `pkg::msg::dds_::Type_` type names), no ROS install.
+//!
+//! ros2-client reads neither ROS_DOMAIN_ID nor the localhost-only settings, so this module
+//! does: ROS_DOMAIN_ID (0..=232), and ROS_LOCALHOST_ONLY=1 or
+//! ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST (or `DdsOptions::loopback_only`) to keep discovery
+//! and traffic on 127.0.0.1.
 
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use futures::stream::{self, BoxStream, StreamExt};
+use ros2_client::dds::rustdds::DomainParticipantBuilder;
+use ros2_client::{Context, MessageTypeName, Name, Node, NodeName, NodeOptions, QosProfile};
+
+use super::{ParamMap, Publisher, Qos, Transport};
+use crate::error::{Error, Result};
+use crate::msgs::{RosMessage, Time};
+
+/// Where and how the participant talks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DdsOptions {
+    pub domain_id: u16,
+    pub loopback_only: bool,
+}
+
+impl DdsOptions {
+    /// From the standard ROS 2 environment variables.
+    pub fn from_env() -> Result<Self> {
+        let domain_id = match std::env::var("ROS_DOMAIN_ID") {
+            Err(_) => 0,
+            Ok(s) if s.trim().is_empty() => 0,
+            Ok(s) => s
+                .trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|d| *d <= 232)
+                .ok_or_else(|| {
+                    Error::invalid("ROS_DOMAIN_ID", format!("`{s}`: expected 0..=232"))
+                })?,
+        };
+        let localhost = std::env::var("ROS_LOCALHOST_ONLY").is_ok_and(|v| v == "1")
+            || std::env::var("ROS_AUTOMATIC_DISCOVERY_RANGE").is_ok_and(|v| v == "LOCALHOST");
+        Ok(DdsOptions {
+            domain_id,
+            loopback_only: localhost,
+        })
+    }
+}
+
+fn dds_err(what: String, e: impl std::fmt::Debug) -> Error {
+    Error::invalid("dds", format!("{what}: {e:?}"))
+}
+
+fn profile(q: Qos) -> QosProfile {
+    use ros2_client::qos::{Durability, History, Reliability, WhenFull};
+    let base = QosProfile::subscription_default();
+    QosProfile {
+        reliability: match q.reliability {
+            super::qos::Reliability::Reliable => Reliability::Reliable {
+                when_full: WhenFull::DEFAULT,
+            },
+            super::qos::Reliability::BestEffort => Reliability::BestEffort,
+        },
+        durability: match q.durability {
+            super::qos::Durability::Volatile => Durability::Volatile,
+            super::qos::Durability::TransientLocal => Durability::TransientLocal,
+        },
+        history: History::KeepLast {
+            depth: q.depth.max(1),
+        },
+        ..base
+    }
+}
+
+/// One ROS 2 node on one DDS participant.
+pub struct DdsTransport {
+    node: Mutex<Node>,
+    params: ParamMap,
+    name: String,
+    _context: Context,
+}
+
+impl DdsTransport {
+    /// Joins the domain and creates node `name` in namespace `namespace`.
+    pub fn new(opts: &DdsOptions, namespace: &str, name: &str, params: ParamMap) -> Result<Self> {
+        let mut builder = DomainParticipantBuilder::new(opts.domain_id);
+        if opts.loopback_only {
+            builder = builder.with_only_networks([Ipv4Addr::LOCALHOST]);
+        }
+        let participant = builder.build().map_err(|e| {
+            dds_err(
+                format!("creating a participant in domain {}", opts.domain_id),
+                e,
+            )
+        })?;
+        let context = Context::from_domain_participant(participant)
+            .map_err(|e| dds_err("creating the ROS 2 context".into(), e))?;
+        let node_name = NodeName::new(namespace, name)
+            .map_err(|e| dds_err(format!("node name `{namespace}/{name}`"), e))?;
+        let fq = node_name.fully_qualified_name();
+        let mut node = context
+            .new_node(node_name, NodeOptions::new().enable_rosout(false))
+            .map_err(|e| dds_err(format!("creating node {fq}"), e))?;
+        // The spinner answers graph and discovery traffic; it ends with the node.
+        if let Ok(spinner) = node.spinner() {
+            std::thread::Builder::new()
+                .name("dds-spinner".into())
+                .spawn(move || {
+                    let _ = futures::executor::block_on(spinner.spin());
+                })
+                .map_err(|e| Error::io("dds spinner thread", e))?;
+        }
+        Ok(DdsTransport {
+            node: Mutex::new(node),
+            params,
+            name: fq,
+            _context: context,
+        })
+    }
+
+    fn topic<M: RosMessage>(
+        &self,
+        node: &mut Node,
+        topic: &str,
+        qos: Qos,
+    ) -> Result<ros2_client::dds::rustdds::Topic> {
+        let name = Name::parse(topic).map_err(|e| dds_err(format!("topic name `{topic}`"), e))?;
+        node.create_topic(
+            &name,
+            MessageTypeName::new(M::PACKAGE, M::NAME),
+            &profile(qos),
+        )
+        .map_err(|e| dds_err(format!("topic {topic} ({})", M::ros_type()), e))
+    }
+}
+
+impl Drop for DdsTransport {
+    fn drop(&mut self) {
+        if let Ok(node) = self.node.lock() {
+            node.stop_spinner();
+        }
+    }
+}
+
+struct DdsPublisher<M: RosMessage> {
+    inner: ros2_client::Publisher<M>,
+    topic: String,
+}
+
+impl<M: RosMessage> Publisher<M> for DdsPublisher<M> {
+    fn publish(&self, msg: &M) -> Result<()> {
+        self.inner
+            .publish(msg.clone())
+            .map_err(|e| Error::invalid("dds", format!("publishing on {}: {e}", self.topic)))
+    }
+}
+
+impl Transport for DdsTransport {
+    fn subscribe<M: RosMessage>(&self, topic: &str, qos: Qos) -> Result<BoxStream<'static, M>> {
+        let mut node = self.node.lock().expect("node lock");
+        let t = self.topic::<M>(&mut node, topic, qos)?;
+        let sub = node
+            .create_subscription::<M>(&t, Some(profile(qos)))
+            .map_err(|e| dds_err(format!("subscribing to {topic}"), e))?;
+        let sub = Arc::new(sub);
+        let topic = topic.to_string();
+        Ok(stream::unfold(sub, |sub| async move {
+            let r = sub.async_take().await;
+            Some((r, sub))
+        })
+        .filter_map(move |r| {
+            let topic = topic.clone();
+            async move {
+                match r {
+                    Ok((m, _info)) => Some(m),
+                    Err(e) => {
+                        tracing::warn!(
+                            "{topic}: dropped an undecodable {} sample: {e:?}",
+                            M::ros_type()
+                        );
+                        None
+                    }
+                }
+            }
+        })
+        .boxed())
+    }
+
+    fn publisher<M: RosMessage>(&self, topic: &str, qos: Qos) -> Result<Box<dyn Publisher<M>>> {
+        let mut node = self.node.lock().expect("node lock");
+        let t = self.topic::<M>(&mut node, topic, qos)?;
+        let inner = node
+            .create_publisher::<M>(&t, Some(profile(qos)))
+            .map_err(|e| dds_err(format!("publishing on {topic}"), e))?;
+        Ok(Box::new(DdsPublisher {
+            inner,
+            topic: topic.to_string(),
+        }))
+    }
+
+    fn now(&self) -> Time {
+        let d = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Time::from_nanos(d.as_nanos() as i64)
+    }
+
+    fn parameters(&self) -> &ParamMap {
+        &self.params
+    }
+
+    fn node_name(&self) -> &str {
+        &self.name
+    }
+}

@@ -1,0 +1,80 @@
+//! `ndp_policy`: the NDP policy as a ROS 2 node on the embedded DDS transport.
+//! Started by `ros2 launch ndp_ros ndp_policy.launch.py` or by hand:
+//!     ndp_policy --ros-args --params-file config/ndp_policy.yaml -p checkpoint:=runs/x
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use candle_core::Device;
+use ndp_ros::node::planner::PolicyPlanner;
+use ndp_ros::node::run::run;
+use ndp_ros::node::{Controller, NodeParams};
+use ndp_ros::ros::args::RosArgs;
+use ndp_ros::ros::dds::{DdsOptions, DdsTransport};
+use ndp_ros::ros::names::NameResolver;
+use ndp_ros::train::checkpoint;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const USAGE: &str = "usage: ndp_policy --ros-args [--params-file FILE] [-p name:=value] [-r from:=to] [-r __node:=NAME] [-r __ns:=NS]
+environment: ROS_DOMAIN_ID (0..232), ROS_LOCALHOST_ONLY=1 or ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
+parameters:";
+
+fn main() -> ExitCode {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+    }
+    match start() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn start() -> Result<()> {
+    let args = RosArgs::parse(std::env::args().skip(1))?;
+    if args.program.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}\n{}", NodeParams::describe());
+        return Ok(());
+    }
+    let level = args.log_level.clone().unwrap_or_else(|| "info".into());
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        .init();
+    let name = args
+        .node_name
+        .clone()
+        .unwrap_or_else(|| "ndp_policy".into());
+    let ns = args.namespace.clone().unwrap_or_else(|| "/".into());
+    let names = NameResolver::new(&name, &ns, &args.remaps);
+    let param_map = args.parameters(&name, &names.namespace)?;
+    let params = NodeParams::from_map(&param_map)?;
+    let (cfg, policy, _) = checkpoint::load(&params.checkpoint, &Device::Cpu)
+        .with_context(|| format!("parameter checkpoint `{}`", params.checkpoint.display()))?;
+    let planner = PolicyPlanner::new(policy, &params)?;
+    let ctl = Controller::new(params, planner, &cfg.dmp, cfg.model.input_size)?;
+    let transport = Arc::new(DdsTransport::new(
+        &DdsOptions::from_env()?,
+        &names.namespace,
+        &name,
+        param_map,
+    )?);
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .context("installing the SIGINT handler")?;
+    let stats = run(transport, &names, ctl, stop, None)?;
+    tracing::info!(
+        "{} ticks, {} missed, {} commands published",
+        stats.ticks,
+        stats.missed_ticks,
+        stats.published
+    );
+    Ok(())
+}

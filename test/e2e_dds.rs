@@ -1,0 +1,276 @@
+//! End to end over the embedded DDS transport against an independent ROS 2 peer: Eclipse
+//! Cyclone DDS (PyPI `cyclonedds`, test/e2e/ros2_peer.py). Both sides are loopback-only
+//! (RustDDS via ROS_LOCALHOST_ONLY, Cyclone via ../shared/testing/cyclone_lo.xml) and each test
+//! has its own ROS_DOMAIN_ID. The numbers are checked against the node's logic run offline on
+//! the same checkpoint and the same inputs.
+//!
+//! Needs the Python environment that scripts/setup.sh makes (.venv with cyclonedds); set
+//! NDP_PYTHON to use another interpreter.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use candle_core::Device;
+use ndp_ros::msgs::{Header, Image, JointState, Point, Pose, PoseStamped, Quaternion, Time};
+use ndp_ros::node::planner::PolicyPlanner;
+use ndp_ros::node::{Controller, NodeParams};
+use ndp_ros::ros::{ParamMap, ParamValue};
+use ndp_ros::train::{checkpoint, RunConfig};
+
+fn python() -> PathBuf {
+    let py = std::env::var_os("NDP_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".venv/bin/python"));
+    let ok = Command::new(&py)
+        .args(["-c", "import cyclonedds"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "{} cannot import cyclonedds: run `bash scripts/setup.sh` first",
+        py.display()
+    );
+    py
+}
+
+fn cyclone_uri() -> String {
+    let here = std::env::current_dir().unwrap();
+    let candidates = [
+        here.join("../shared/testing/cyclone_lo.xml"),
+        here.join("test/e2e/cyclone_lo.xml"),
+    ];
+    let f = candidates
+        .iter()
+        .find(|p| p.exists())
+        .expect("cyclone_lo.xml");
+    format!("file://{}", f.canonicalize().unwrap().display())
+}
+
+/// Kills the node if a test fails half-way.
+struct Node(Child);
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_node(domain: u16, params: &[(&str, String)]) -> Node {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ndp_policy"));
+    cmd.arg("--ros-args");
+    for (k, v) in params {
+        cmd.args(["-p", &format!("{k}:={v}")]);
+    }
+    let child = cmd
+        .env("ROS_DOMAIN_ID", domain.to_string())
+        .env("ROS_LOCALHOST_ONLY", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("ndp_policy starts");
+    Node(child)
+}
+
+/// Runs the peer; returns the JSON lines it printed.
+fn peer(domain: u16, args: &[&str]) -> Vec<serde_json::Value> {
+    let out = Command::new(python())
+        .arg("test/e2e/ros2_peer.py")
+        .args(["--domain", &domain.to_string(), "--timeout", "40"])
+        .args(args)
+        .env("CYCLONEDDS_URI", cyclone_uri())
+        .output()
+        .expect("peer runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "peer failed: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn write_run(dir: &Path, edit: impl Fn(&mut RunConfig)) -> RunConfig {
+    let mut cfg = RunConfig::load(Path::new("config/state_ndp.yaml")).unwrap();
+    edit(&mut cfg);
+    let (_, varmap) = checkpoint::init(&cfg, &Device::Cpu).unwrap();
+    checkpoint::save(dir, &cfg, &varmap).unwrap();
+    cfg
+}
+
+fn controller(run: &Path, params: &[(&str, String)]) -> Controller<PolicyPlanner> {
+    let mut m = ParamMap::new();
+    for (k, v) in params {
+        m.insert(k.to_string(), ParamValue::parse(v));
+    }
+    let p = NodeParams::from_map(&m).unwrap();
+    let (cfg, policy, _) = checkpoint::load(run, &Device::Cpu).unwrap();
+    let planner = PolicyPlanner::new(policy, &p).unwrap();
+    Controller::new(p, planner, &cfg.dmp, cfg.model.input_size).unwrap()
+}
+
+const JOINTS: &str = "j1,j2,j3,j4,j5,j6,j7";
+const POS: [f64; 7] = [0.1, 0.2, 0.3, -1.0, 0.5, 1.0, 0.2];
+
+/// Joint states in, JointTrajectory out: every trajectory the peer receives is the DMP rollout
+/// of the policy's output for that state (no limits, so every plan from it is the same).
+#[test]
+fn joint_states_in_joint_trajectory_out() {
+    let dir = tempfile::tempdir().unwrap();
+    write_run(dir.path(), |_| {});
+    let params = vec![
+        ("checkpoint", dir.path().display().to_string()),
+        ("joint_names", format!("[{JOINTS}]")),
+        ("rate_hz", "100.0".to_string()),
+    ];
+    let domain = 71;
+    let _node = start_node(domain, &params);
+    let got = peer(
+        domain,
+        &[
+            "--scenario",
+            "joint_trajectory",
+            "--joints",
+            JOINTS,
+            "--positions",
+            "0.1,0.2,0.3,-1.0,0.5,1.0,0.2",
+            "--want",
+            "3",
+        ],
+    );
+
+    let mut ctl = controller(dir.path(), &params);
+    let names: Vec<String> = JOINTS.split(',').rev().map(String::from).collect();
+    let pos: Vec<f64> = POS.iter().rev().copied().collect();
+    let js = JointState {
+        header: Header::default(),
+        name: names,
+        position: pos,
+        velocity: vec![],
+        effort: vec![],
+    };
+    ctl.on_joint_state(&js, Time::from_nanos(0));
+    assert!(ctl.tick(Time::from_nanos(1_000_000)).new_plan);
+    let want = ctl.horizon();
+    let msgs: Vec<_> = got
+        .iter()
+        .filter(|m| m["type"] == "JointTrajectory")
+        .collect();
+    assert_eq!(msgs.len(), 3);
+    for m in msgs {
+        let pts = m["points"].as_array().unwrap();
+        assert_eq!(pts.len(), want.len(), "k points per policy call");
+        for (i, (p, w)) in pts.iter().zip(want).enumerate() {
+            let t = p["t"].as_f64().unwrap();
+            assert!(
+                (t - (i + 1) as f64 / 100.0).abs() < 1e-9,
+                "time_from_start {t}"
+            );
+            for (j, v) in p["positions"].as_array().unwrap().iter().enumerate() {
+                assert!(
+                    (v.as_f64().unwrap() - w.positions[j]).abs() < 1e-9,
+                    "point {i} joint {j}"
+                );
+            }
+            for (j, v) in p["velocities"].as_array().unwrap().iter().enumerate() {
+                assert!(
+                    (v.as_f64().unwrap() - w.velocities[j]).abs() < 1e-9,
+                    "velocity {i} {j}"
+                );
+            }
+        }
+    }
+}
+
+/// Image and end-effector pose in, PoseStamped out (the MoveIt Servo path): every pose the
+/// peer receives is a point of the DMP rollout of the CNN policy's output for that image.
+#[test]
+fn image_and_pose_in_pose_stamped_out() {
+    let dir = tempfile::tempdir().unwrap();
+    write_run(dir.path(), |c| {
+        c.model.encoder = ndp_ros::policy::EncoderKind::DigitCnn;
+        c.model.input_size = 28;
+        c.model.dof = 3;
+    });
+    let params = vec![
+        ("checkpoint", dir.path().display().to_string()),
+        ("joint_names", "[x, y, z]".to_string()),
+        ("observation", "image".to_string()),
+        ("output", "pose".to_string()),
+        ("frame_id", "base_link".to_string()),
+        ("rate_hz", "50.0".to_string()),
+    ];
+    let domain = 72;
+    let _node = start_node(domain, &params);
+    let got = peer(
+        domain,
+        &[
+            "--scenario",
+            "pose",
+            "--positions",
+            "0.4,-0.1,0.6",
+            "--image",
+            "--want",
+            "12",
+        ],
+    );
+
+    let mut ctl = controller(dir.path(), &params);
+    let (w, h) = (64u32, 48u32);
+    let data: Vec<u8> = (0..h)
+        .flat_map(|y| {
+            (0..w).flat_map(move |x| (0..3).map(move |c| ((x * 4 + y * 2 + c * 50) % 256) as u8))
+        })
+        .collect();
+    let img = Image {
+        header: Header::default(),
+        height: h,
+        width: w,
+        encoding: "rgb8".into(),
+        is_bigendian: 0,
+        step: w * 3,
+        data,
+    };
+    let pose = PoseStamped {
+        header: Header::default(),
+        pose: Pose {
+            position: Point {
+                x: 0.4,
+                y: -0.1,
+                z: 0.6,
+            },
+            orientation: Quaternion::default(),
+        },
+    };
+    ctl.on_pose(&pose, Time::from_nanos(0));
+    ctl.on_image(&img, Time::from_nanos(0));
+    assert!(ctl.tick(Time::from_nanos(1_000_000)).new_plan);
+    let horizon = ctl.horizon().to_vec();
+    let poses: Vec<_> = got.iter().filter(|m| m["type"] == "PoseStamped").collect();
+    assert_eq!(poses.len(), 12);
+    for m in poses {
+        assert_eq!(m["frame_id"], "base_link");
+        let o: Vec<f64> = m["orientation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(o, [0.0, 0.0, 0.0, 1.0]);
+        let p: Vec<f64> = m["position"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let hit = horizon.iter().any(|sp| {
+            sp.positions
+                .iter()
+                .zip(&p)
+                .all(|(a, b)| (a - b).abs() < 1e-9)
+        });
+        assert!(hit, "pose {p:?} is not a point of the rollout {horizon:?}");
+    }
+}
