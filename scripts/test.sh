@@ -6,4 +6,7 @@ bash scripts/setup.sh
 export RAYON_NUM_THREADS=1
 cargo fmt --all --check
 cargo clippy --all-targets -- -D warnings
+# The r2r backend cannot link here (no ROS): type-check and lint it with r2r's bundled bindings.
+cargo clippy --features r2r,r2r/doc-only --all-targets -- -D warnings
+cargo check --no-default-features --features r2r,r2r/doc-only
 cargo test --no-fail-fast

@@ -1,4 +1,5 @@
-//! `ndp_policy`: the NDP policy as a ROS 2 node on the embedded DDS transport.
+//! `ndp_policy`: the NDP policy as a ROS 2 node, on the embedded DDS transport (default) or
+//! on rcl through r2r (feature `r2r`; NDP_TRANSPORT=dds picks the embedded one anyway).
 //! Started by `ros2 launch ndp_ros ndp_policy.launch.py` or by hand:
 //!     ndp_policy --ros-args --params-file config/ndp_policy.yaml -p checkpoint:=runs/x
 
@@ -12,8 +13,8 @@ use ndp_ros::node::planner::PolicyPlanner;
 use ndp_ros::node::run::run;
 use ndp_ros::node::{Controller, NodeParams};
 use ndp_ros::ros::args::RosArgs;
-use ndp_ros::ros::dds::{DdsOptions, DdsTransport};
 use ndp_ros::ros::names::NameResolver;
+use ndp_ros::ros::Transport;
 use ndp_ros::train::checkpoint;
 
 #[global_allocator]
@@ -52,24 +53,39 @@ fn start() -> Result<()> {
         .clone()
         .unwrap_or_else(|| "ndp_policy".into());
     let ns = args.namespace.clone().unwrap_or_else(|| "/".into());
-    let names = NameResolver::new(&name, &ns, &args.remaps);
-    let param_map = args.parameters(&name, &names.namespace)?;
-    let params = NodeParams::from_map(&param_map)?;
+    // With r2r, rcl has parsed --ros-args (node name, namespace, remaps, parameters) already.
+    #[cfg(feature = "r2r")]
+    if std::env::var("NDP_TRANSPORT").as_deref() != Ok("dds") {
+        let t = ndp_ros::ros::r2r::R2rTransport::new(&name, &ns)?;
+        let names = NameResolver::new(&name, &ns, &[]);
+        return serve(Arc::new(t), &names);
+    }
+    #[cfg(feature = "dds")]
+    {
+        let names = NameResolver::new(&name, &ns, &args.remaps);
+        let params = args.parameters(&name, &names.namespace)?;
+        let opts = ndp_ros::ros::dds::DdsOptions::from_env()?;
+        let t = ndp_ros::ros::dds::DdsTransport::new(&opts, &names.namespace, &name, params)?;
+        serve(Arc::new(t), &names)
+    }
+    #[cfg(not(feature = "dds"))]
+    anyhow::bail!(
+        "built without the dds feature: set NDP_TRANSPORT to r2r or rebuild with --features dds"
+    )
+}
+
+/// Loads the checkpoint named by the parameters and runs the node until SIGINT or SIGTERM.
+fn serve<T: Transport>(transport: Arc<T>, names: &NameResolver) -> Result<()> {
+    let params = NodeParams::from_map(transport.parameters())?;
     let (cfg, policy, _) = checkpoint::load(&params.checkpoint, &Device::Cpu)
         .with_context(|| format!("parameter checkpoint `{}`", params.checkpoint.display()))?;
     let planner = PolicyPlanner::new(policy, &params)?;
     let ctl = Controller::new(params, planner, &cfg.dmp, cfg.model.input_size)?;
-    let transport = Arc::new(DdsTransport::new(
-        &DdsOptions::from_env()?,
-        &names.namespace,
-        &name,
-        param_map,
-    )?);
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
         .context("installing the SIGINT handler")?;
-    let stats = run(transport, &names, ctl, stop, None)?;
+    let stats = run(transport, names, ctl, stop, None)?;
     tracing::info!(
         "{} ticks, {} missed, {} commands published",
         stats.ticks,

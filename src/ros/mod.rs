@@ -9,6 +9,8 @@ pub mod memory;
 pub mod names;
 pub mod params;
 pub mod qos;
+#[cfg(feature = "r2r")]
+pub mod r2r;
 
 use futures::stream::BoxStream;
 
