@@ -216,3 +216,30 @@ fn node_parameters_are_validated_with_the_name() {
         .to_string();
     assert!(e.contains("parameter checkpoint"), "{e}");
 }
+
+/// What `ros2 launch ndp_ros ndp_policy.launch.py namespace:=robot model:=...` passes: the
+/// shipped params file, then launch's own override file, node and namespace remaps.
+#[test]
+fn the_shipped_params_file_with_launch_overrides_is_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let over = dir.path().join("launch_params.yaml");
+    std::fs::write(
+        &over,
+        "/**:\n  ros__parameters:\n    use_sim_time: true\n    checkpoint: /models/pick\n    output: float64_array\n",
+    )
+    .unwrap();
+    let a = args(&[
+        "--ros-args", "-r", "__node:=ndp_policy", "-r", "__ns:=/robot", "--params-file",
+        "config/ndp_policy.yaml", "--params-file", over.to_str().unwrap(), "-r",
+        "/joint_states:=/robot/joint_states", "--log-level", "info",
+    ]);
+    let p = NodeParams::from_map(&a.parameters("ndp_policy", "/robot").unwrap()).unwrap();
+    assert_eq!(p.checkpoint.to_str(), Some("/models/pick"));
+    assert_eq!(p.output, OutputMode::Float64Array);
+    assert!(p.use_sim_time);
+    assert_eq!(p.joint_names.len(), 7);
+    assert_eq!(p.position_min.len(), 7);
+    assert!(p.publish_plan);
+    let names = NameResolver::new("ndp_policy", "/robot", &a.remaps);
+    assert_eq!(names.resolve(&p.joint_state_topic), "/robot/joint_states");
+}
