@@ -229,9 +229,19 @@ fn the_shipped_params_file_with_launch_overrides_is_valid() {
     )
     .unwrap();
     let a = args(&[
-        "--ros-args", "-r", "__node:=ndp_policy", "-r", "__ns:=/robot", "--params-file",
-        "config/ndp_policy.yaml", "--params-file", over.to_str().unwrap(), "-r",
-        "/joint_states:=/robot/joint_states", "--log-level", "info",
+        "--ros-args",
+        "-r",
+        "__node:=ndp_policy",
+        "-r",
+        "__ns:=/robot",
+        "--params-file",
+        "config/ndp_policy.yaml",
+        "--params-file",
+        over.to_str().unwrap(),
+        "-r",
+        "/joint_states:=/robot/joint_states",
+        "--log-level",
+        "info",
     ]);
     let p = NodeParams::from_map(&a.parameters("ndp_policy", "/robot").unwrap()).unwrap();
     assert_eq!(p.checkpoint.to_str(), Some("/models/pick"));

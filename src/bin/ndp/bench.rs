@@ -23,6 +23,33 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 300)]
         iters: usize,
     },
+    /// Controller tick compute of the node (7 DoF, N = 30).
+    Tick {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The node's loop timing at a controller rate (in-memory transport).
+    Jitter {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 1000.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+    },
+    /// Observation-to-command latency over the embedded DDS transport (loopback only).
+    #[cfg(feature = "dds")]
+    Latency {
+        #[arg(long)]
+        json: bool,
+        /// state (MLP) or image (CNN, 640x480 rgb8 frames).
+        #[arg(long, default_value = "state")]
+        model: String,
+        #[arg(long, default_value_t = 500)]
+        samples: usize,
+        #[arg(long, default_value_t = 1000.0)]
+        rate: f64,
+    },
     /// One Adam step of the digit model at batch 64, and batch-1 inference.
     TrainStep {
         #[arg(long)]
@@ -40,6 +67,19 @@ pub enum BenchCmd {
 pub fn run(cmd: BenchCmd) -> Result<()> {
     match cmd {
         BenchCmd::Dmp { json, iters } => dmp(json, iters),
+        BenchCmd::Tick { json } => crate::bench_node::tick(json),
+        BenchCmd::Jitter {
+            json,
+            rate,
+            seconds,
+        } => crate::bench_node::jitter(json, rate, seconds),
+        #[cfg(feature = "dds")]
+        BenchCmd::Latency {
+            json,
+            model,
+            samples,
+            rate,
+        } => crate::bench_node::latency(json, &model, samples, rate),
         BenchCmd::TrainStep {
             json,
             config,
@@ -50,7 +90,7 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
 }
 
 /// Percentile (0..=100) of `v` (sorted in place).
-fn pct(v: &mut [f64], p: f64) -> f64 {
+pub fn pct(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     let i = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
     v[i]
@@ -171,7 +211,7 @@ fn train_step(as_json: bool, config: Option<PathBuf>, iters: usize, batch: usize
     Ok(())
 }
 
-fn report(as_json: bool, out: &serde_json::Value) {
+pub fn report(as_json: bool, out: &serde_json::Value) {
     if as_json {
         crate::print_json(out);
     } else {

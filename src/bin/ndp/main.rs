@@ -2,6 +2,7 @@
 //! Every `--json` output is one JSON object on the last line of stdout; the rest goes to stderr.
 
 mod bench;
+mod bench_node;
 mod digits;
 mod train;
 
