@@ -8,5 +8,5 @@ cargo fmt --all --check
 cargo clippy --all-targets -- -D warnings
 # The r2r backend cannot link here (no ROS): type-check and lint it with r2r's bundled bindings.
 cargo clippy --features r2r,r2r/doc-only --all-targets -- -D warnings
-cargo check --no-default-features --features r2r,r2r/doc-only
+cargo clippy --no-default-features --features r2r,r2r/doc-only --all-targets -- -D warnings
 cargo test --no-fail-fast

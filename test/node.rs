@@ -327,3 +327,95 @@ fn images_are_converted_and_bad_ones_rejected() {
         );
     }
 }
+
+/// The whole loop over the in-memory transport with a fake clock: remapped topics, the
+/// horizon published as a JointTrajectory, the plan on ~/dmp_plan, a final hold at stop.
+#[test]
+fn the_run_loop_publishes_over_a_transport() {
+    use futures::StreamExt;
+    use ndp_ros::msgs::{DmpPlan, JointTrajectory};
+    use ndp_ros::node::run::run;
+    use ndp_ros::ros::memory::MemoryTransport;
+    use ndp_ros::ros::names::NameResolver;
+    use ndp_ros::ros::{Qos, Transport};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    let t = Arc::new(MemoryTransport::new("/robot/policy", ParamMap::new()));
+    let names = NameResolver::new(
+        "policy",
+        "/robot",
+        &[("/robot/joint_states".into(), "/arm/js".into())],
+    );
+    let p = params(&[
+        (
+            "joint_state_topic",
+            ParamValue::String("joint_states".into()),
+        ),
+        ("publish_plan", ParamValue::Bool(true)),
+        ("rate_hz", ParamValue::Double(500.0)),
+    ]);
+    let c = Controller::new(
+        p,
+        Fixed {
+            g: vec![1.0, -0.5, 0.25],
+            w: weights(),
+            calls: vec![],
+        },
+        &dmp(),
+        28,
+    )
+    .unwrap();
+    let mut cmds = t
+        .subscribe::<JointTrajectory>(
+            "/joint_trajectory_controller/joint_trajectory",
+            Qos::DEFAULT,
+        )
+        .unwrap();
+    let mut plans = t
+        .subscribe::<DmpPlan>("/robot/policy/dmp_plan", Qos::DEFAULT)
+        .unwrap();
+    let js = t.publisher::<JointState>("/arm/js", Qos::DEFAULT).unwrap();
+    t.set_time(ms(1000));
+    let runner = {
+        let t = t.clone();
+        std::thread::spawn(move || run(t, &names, c, Arc::new(AtomicBool::new(false)), Some(40)))
+    };
+    while t.subscriber_count("/arm/js") == 0 {
+        std::thread::yield_now();
+    }
+    js.publish(&joint_state(&["j3", "j2", "j1"], &[0.3, 0.2, 0.1]))
+        .unwrap();
+    let stats = runner.join().unwrap().unwrap();
+    assert_eq!(stats.ticks, 40);
+    assert!(stats.published > 0, "nothing published in 40 ticks");
+    let want = rollout(&[0.1, 0.2, 0.3], &[1.0, -0.5, 0.25], &weights());
+    let first = futures::executor::block_on(cmds.next()).unwrap();
+    assert_eq!(first.joint_names, JOINTS);
+    assert_eq!(first.points.len(), 5);
+    for (pt, w) in first.points.iter().zip(&want) {
+        for j in 0..3 {
+            assert!((pt.positions[j] - w[j]).abs() < 1e-12);
+        }
+    }
+    assert!((first.points[0].time_from_start.as_secs_f64() - 1.0 / 500.0).abs() < 1e-9);
+    let plan = futures::executor::block_on(plans.next()).unwrap();
+    assert_eq!(plan.y0, [0.1, 0.2, 0.3]);
+    assert_eq!(plan.w, weights());
+    assert_eq!(plan.header.stamp, ms(1000));
+    // The clock never moved, so inputs stayed fresh: a plan every k = 5 ticks from the tick
+    // the state arrived (8 in 40 ticks when it came at once), then one final hold at rest.
+    let mut rest = Vec::new();
+    while let Some(Some(m)) = futures::FutureExt::now_or_never(cmds.next()) {
+        rest.push(m);
+    }
+    let hold = rest.pop().expect("final hold");
+    assert_eq!(hold.points.len(), 1);
+    assert!(hold.points[0].velocities.iter().all(|v| *v == 0.0));
+    assert_eq!(rest.len() + 1, stats.published as usize);
+    assert!(
+        (1..=8).contains(&stats.published),
+        "{} plans",
+        stats.published
+    );
+}

@@ -189,3 +189,44 @@ fn checkpoint_of_another_config_names_the_tensor() {
         "{e}"
     );
 }
+
+/// Initial weights depend on `train.seed` alone: the same seed gives the same network, another
+/// seed another one, and each layer keeps candle-nn's distributions (Kaiming-normal weights with
+/// std sqrt(2 / fan_in), biases uniform within 1/sqrt(fan_in)).
+#[test]
+fn initial_weights_are_a_function_of_the_seed() {
+    let weights = |seed: u64| {
+        let mut cfg = digits_cfg();
+        cfg.train.seed = seed;
+        let (_, varmap) = checkpoint::init(&cfg, &Device::Cpu).unwrap();
+        let data = varmap.data().lock().unwrap();
+        let mut names: Vec<&String> = data.keys().collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|n| {
+                (
+                    n.clone(),
+                    data[n].flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let (a, b, c) = (weights(3), weights(3), weights(4));
+    assert_eq!(a, b);
+    for ((name, x), (_, y)) in a.iter().zip(&c) {
+        assert_ne!(x, y, "{name} ignores the seed");
+    }
+    let get = |name: &str| &a.iter().find(|(n, _)| n == name).unwrap().1;
+    let w = get("encoder.fc.weight");
+    let std = (w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32).sqrt();
+    let want = (2f32 / 800.0).sqrt();
+    assert!((std / want - 1.0).abs() < 0.02, "std {std}, want {want}");
+    let bias = get("encoder.fc.bias");
+    let max = bias.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let bound = 1.0 / 800f32.sqrt();
+    assert!(
+        max <= bound && max > 0.8 * bound,
+        "max |b| {max}, bound {bound}"
+    );
+}

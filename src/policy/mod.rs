@@ -5,6 +5,7 @@ pub mod cnn;
 pub mod config;
 pub mod mlp;
 pub mod model;
+pub mod seeded;
 
 pub use config::{EncoderKind, ModelKind, PolicyConfig};
 pub use model::Policy;

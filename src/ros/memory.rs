@@ -34,6 +34,16 @@ impl MemoryTransport {
         }
     }
 
+    /// How many subscriptions `topic` has (tests wait for one before publishing, as
+    /// volatile DDS readers lose what was sent before they matched).
+    pub fn subscriber_count(&self, topic: &str) -> usize {
+        self.bus
+            .lock()
+            .expect("bus lock")
+            .get(topic)
+            .map_or(0, Vec::len)
+    }
+
     /// Sets the clock (nanoseconds of ROS time).
     pub fn set_time(&self, t: Time) {
         self.clock.store(t.nanos(), Ordering::SeqCst);

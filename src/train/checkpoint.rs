@@ -5,20 +5,22 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::{VarBuilder, VarMap};
+use candle_nn::VarMap;
 
 use super::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
+use crate::policy::seeded::seeded_var_builder;
 use crate::policy::Policy;
 
 pub const WEIGHTS: &str = "model.safetensors";
 pub const CONFIG: &str = "config.yaml";
 
-/// A fresh policy with random weights, and the map that owns them.
+/// A fresh policy with random weights drawn from `train.seed` (the same seed, the same
+/// network), and the map that owns them.
 pub fn init(cfg: &RunConfig, device: &Device) -> Result<(Policy, VarMap)> {
     let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+    let vb = seeded_var_builder(&varmap, cfg.train.seed, DType::F32, device);
     let policy = Policy::new(&cfg.model, &cfg.dmp, vb)?;
     Ok((policy, varmap))
 }

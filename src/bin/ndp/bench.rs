@@ -79,7 +79,7 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
             model,
             samples,
             rate,
-        } => crate::bench_node::latency(json, &model, samples, rate),
+        } => crate::bench_dds::latency(json, &model, samples, rate),
         BenchCmd::TrainStep {
             json,
             config,

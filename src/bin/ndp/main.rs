@@ -2,6 +2,8 @@
 //! Every `--json` output is one JSON object on the last line of stdout; the rest goes to stderr.
 
 mod bench;
+#[cfg(feature = "dds")]
+mod bench_dds;
 mod bench_node;
 mod digits;
 mod train;
