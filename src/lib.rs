@@ -8,7 +8,8 @@ pub mod dmp; // the DMP: basis, f64 stepper, closed-form layer, fitting, unrolle
 pub mod error; // the library error type
 pub mod fsutil; // atomic writes
 pub mod msgs; // ROS 2 message types as serde structs
-pub mod node; // the policy node: controller logic, safety, planner
+pub mod node;
+pub mod ops; // fast CPU kernels as candle custom ops: im2col conv, fused ReLU + max-pool // the policy node: controller logic, safety, planner
 pub mod plot; // PNG plots: trajectories over images, learning curves
 pub mod policy; // the NDP network and baselines (candle-nn)
 pub mod ros; // transports (embedded DDS, r2r, in-memory), --ros-args, parameters

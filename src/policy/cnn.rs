@@ -4,6 +4,9 @@
 use candle_core::Tensor;
 use candle_nn::{conv2d, linear, Conv2d, Conv2dConfig, Linear, Module, VarBuilder};
 
+use super::config::ConvImpl;
+use crate::ops::{self, ConvSpec};
+
 pub const FEATURES: usize = 200;
 
 #[derive(Clone, Debug)]
@@ -11,26 +14,38 @@ pub struct DigitCnn {
     conv1: Conv2d,
     conv2: Conv2d,
     fc: Linear,
+    imp: ConvImpl,
 }
 
 impl DigitCnn {
     /// For single-channel square images of side `size`.
-    pub fn new(size: usize, vb: VarBuilder) -> candle_core::Result<Self> {
+    pub fn new(size: usize, imp: ConvImpl, vb: VarBuilder) -> candle_core::Result<Self> {
         let cfg = Conv2dConfig::default();
         let side = ((size - 4) / 2 - 4) / 2;
         Ok(DigitCnn {
             conv1: conv2d(1, 20, 5, cfg, vb.pp("conv1"))?,
             conv2: conv2d(20, 50, 5, cfg, vb.pp("conv2"))?,
             fc: linear(50 * side * side, FEATURES, vb.pp("fc"))?,
+            imp,
         })
+    }
+
+    /// conv -> ReLU -> 2x2 max-pool, by the configured implementation.
+    fn block(&self, conv: &Conv2d, x: &Tensor) -> candle_core::Result<Tensor> {
+        match (self.imp, conv.bias()) {
+            (ConvImpl::Im2col, Some(b)) => {
+                ops::relu_max_pool2(&ops::conv2d(x, conv.weight(), b, ConvSpec::default())?)
+            }
+            _ => conv.forward(x)?.relu()?.max_pool2d(2),
+        }
     }
 }
 
 impl Module for DigitCnn {
     /// (B, 1, S, S) in [0, 1] -> (B, 200).
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let h = self.conv1.forward(x)?.relu()?.max_pool2d(2)?;
-        let h = self.conv2.forward(&h)?.relu()?.max_pool2d(2)?;
+        let h = self.block(&self.conv1, x)?;
+        let h = self.block(&self.conv2, &h)?;
         self.fc.forward(&h.flatten_from(1)?)?.relu()
     }
 }

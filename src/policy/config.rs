@@ -37,6 +37,18 @@ pub enum EncoderKind {
     Mlp,
 }
 
+/// How the image encoder convolves. Both give the same function and parameters (checkpoints
+/// are interchangeable); `candle` is kept as the reference the fast path is measured against.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConvImpl {
+    /// src/ops: im2col + one GEMM, fused ReLU + max-pool, no input gradient for the image.
+    #[default]
+    Im2col,
+    /// candle's conv2d, relu and max_pool2d (whose backward scales gradients by 1/4).
+    Candle,
+}
+
 /// The network's shape and output scaling.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +57,9 @@ pub struct PolicyConfig {
     pub encoder: EncoderKind,
     /// Image side for `digit_cnn` (images are resized to it), state dimension for `mlp`.
     pub input_size: usize,
+    /// Convolution implementation of `digit_cnn`: im2col (default) or candle.
+    #[serde(default)]
+    pub conv: ConvImpl,
     /// Hidden widths of the MLP encoder (ignored by `digit_cnn`).
     #[serde(default)]
     pub encoder_hidden: Vec<usize>,

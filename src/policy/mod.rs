@@ -7,5 +7,5 @@ pub mod mlp;
 pub mod model;
 pub mod seeded;
 
-pub use config::{EncoderKind, ModelKind, PolicyConfig};
+pub use config::{ConvImpl, EncoderKind, ModelKind, PolicyConfig};
 pub use model::Policy;

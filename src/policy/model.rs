@@ -32,7 +32,7 @@ impl Policy {
         let dmp = DmpLayer::new(dmp_cfg)?;
         let (encoder, features) = match cfg.encoder {
             EncoderKind::DigitCnn => (
-                Encoder::Cnn(DigitCnn::new(cfg.input_size, vb.pp("encoder"))?),
+                Encoder::Cnn(DigitCnn::new(cfg.input_size, cfg.conv, vb.pp("encoder"))?),
                 FEATURES,
             ),
             EncoderKind::Mlp => {

@@ -9,6 +9,7 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use clap::Subcommand;
 use ndp_ros::dmp::unrolled::rollout_unrolled;
 use ndp_ros::dmp::{DmpConfig, DmpLayer, DmpStepper};
+use ndp_ros::policy::ConvImpl;
 use ndp_ros::train::{checkpoint, RunConfig};
 use serde_json::json;
 
@@ -61,7 +62,19 @@ pub enum BenchCmd {
         iters: usize,
         #[arg(long, default_value_t = 64)]
         batch: usize,
+        /// Convolution implementation: im2col (ours) or candle (the reference).
+        #[arg(long, value_enum, default_value = "im2col")]
+        conv: ConvArg,
+        /// Threads of the custom ops (overrides NDP_THREADS).
+        #[arg(long)]
+        threads: Option<usize>,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum ConvArg {
+    Im2col,
+    Candle,
 }
 
 pub fn run(cmd: BenchCmd) -> Result<()> {
@@ -85,7 +98,18 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
             config,
             iters,
             batch,
-        } => train_step(json, config, iters, batch),
+            conv,
+            threads,
+        } => {
+            if let Some(t) = threads {
+                ndp_ros::ops::threads::set_threads(t);
+            }
+            let conv = match conv {
+                ConvArg::Im2col => ConvImpl::Im2col,
+                ConvArg::Candle => ConvImpl::Candle,
+            };
+            train_step(json, config, iters, batch, conv)
+        }
     }
 }
 
@@ -159,11 +183,18 @@ fn dmp(as_json: bool, iters: usize) -> Result<()> {
     Ok(())
 }
 
-fn train_step(as_json: bool, config: Option<PathBuf>, iters: usize, batch: usize) -> Result<()> {
-    let cfg: RunConfig = match &config {
+fn train_step(
+    as_json: bool,
+    config: Option<PathBuf>,
+    iters: usize,
+    batch: usize,
+    conv: ConvImpl,
+) -> Result<()> {
+    let mut cfg: RunConfig = match &config {
         Some(p) => RunConfig::load(p)?,
         None => ndp_ros::yaml::parse(DIGITS_CONFIG, "config/digits_ndp.yaml (built in)".as_ref())?,
     };
+    cfg.model.conv = conv;
     let dev = Device::Cpu;
     let (policy, varmap) = checkpoint::init(&cfg, &dev)?;
     let (s, dof, pts) = (cfg.model.input_size, cfg.model.dof, policy.points());
@@ -205,7 +236,9 @@ fn train_step(as_json: bool, config: Option<PathBuf>, iters: usize, batch: usize
         "train_step_ms_p90": pct(&mut steps, 90.0),
         "infer_p50_ms": pct(&mut infer, 50.0),
         "infer_p99_ms": pct(&mut infer, 99.0),
-        "threads": std::env::var("RAYON_NUM_THREADS").unwrap_or_default(),
+        "conv": format!("{:?}", cfg.model.conv).to_lowercase(),
+        "op_threads": ndp_ros::ops::threads::threads(),
+        "rayon_threads": std::env::var("RAYON_NUM_THREADS").unwrap_or_default(),
     });
     report(as_json, &out);
     Ok(())

@@ -1,0 +1,369 @@
+//! 2-D convolution (f32, NCHW, bias fused) as one GEMM over an im2col matrix:
+//! forward Y = W . cols + b; backward dW = dY . cols^T (cols kept from the forward pass),
+//! db = row sums of dY, and dX = col2im(W^T . dY) only when the input needs a gradient (never
+//! for the first layer, whose input is the image).
+
+use std::sync::Mutex;
+
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Storage, Tensor};
+
+use super::gemm::{sgemm, View};
+use super::scratch::Scratch;
+use super::threads::split;
+
+/// Stride and zero padding (the same along both axes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvSpec {
+    pub stride: usize,
+    pub padding: usize,
+}
+
+impl Default for ConvSpec {
+    fn default() -> Self {
+        ConvSpec {
+            stride: 1,
+            padding: 0,
+        }
+    }
+}
+
+/// The shapes of one convolution.
+#[derive(Clone, Copy, Debug)]
+struct Geom {
+    b: usize,
+    cin: usize,
+    h: usize,
+    w: usize,
+    cout: usize,
+    kh: usize,
+    kw: usize,
+    ho: usize,
+    wo: usize,
+    s: usize,
+    p: usize,
+}
+
+impl Geom {
+    fn new(x: &[usize], w: &[usize], spec: ConvSpec) -> candle_core::Result<Geom> {
+        let (&[b, cin, h, wd], &[cout, wcin, kh, kw]) = (x, w) else {
+            candle_core::bail!("conv2d: input {x:?} and weight {w:?} must both be 4-D (NCHW, OIHW)")
+        };
+        if wcin != cin {
+            candle_core::bail!("conv2d: input has {cin} channels, weight expects {wcin}");
+        }
+        if spec.stride == 0 {
+            candle_core::bail!("conv2d: stride must be at least 1");
+        }
+        let (hp, wp) = (h + 2 * spec.padding, wd + 2 * spec.padding);
+        if kh == 0 || kw == 0 || hp < kh || wp < kw {
+            candle_core::bail!("conv2d: kernel {kh}x{kw} larger than padded input {hp}x{wp}");
+        }
+        Ok(Geom {
+            b,
+            cin,
+            h,
+            w: wd,
+            cout,
+            kh,
+            kw,
+            ho: (hp - kh) / spec.stride + 1,
+            wo: (wp - kw) / spec.stride + 1,
+            s: spec.stride,
+            p: spec.padding,
+        })
+    }
+
+    /// Rows of the im2col matrix: one per (input channel, kernel row, kernel column).
+    fn k(&self) -> usize {
+        self.cin * self.kh * self.kw
+    }
+
+    fn hw_out(&self) -> usize {
+        self.ho * self.wo
+    }
+
+    /// Columns of the im2col matrix: one per (sample, output pixel).
+    fn ncol(&self) -> usize {
+        self.b * self.hw_out()
+    }
+
+    /// The output columns `ow` whose input column `ow * s + j - p` lies inside the image.
+    fn valid_cols(&self, j: usize) -> (usize, usize) {
+        let lo = self.p.saturating_sub(j).div_ceil(self.s).min(self.wo);
+        // ow * s + j - p <= w - 1  <=>  ow <= (w - 1 + p - j) / s
+        let hi = if self.w + self.p > j {
+            ((self.w + self.p - 1 - j) / self.s + 1).min(self.wo)
+        } else {
+            0
+        };
+        (lo, hi.max(lo))
+    }
+
+    /// Input row of output row `oh` under kernel row `i`, if inside the image.
+    fn in_row(&self, oh: usize, i: usize) -> Option<usize> {
+        (oh * self.s + i)
+            .checked_sub(self.p)
+            .filter(|&r| r < self.h)
+    }
+}
+
+/// cols (K x B*Ho*Wo) from x (B, Cin, H, W), for samples [b0, b1).
+fn im2col(g: &Geom, x: &[f32], cols: &mut [f32], b0: usize, b1: usize) {
+    let (ncol, hwo) = (g.ncol(), g.hw_out());
+    for ci in 0..g.cin {
+        for i in 0..g.kh {
+            for j in 0..g.kw {
+                let row = (ci * g.kh + i) * g.kw + j;
+                let (lo, hi) = g.valid_cols(j);
+                for b in b0..b1 {
+                    let plane = &x[(b * g.cin + ci) * g.h * g.w..][..g.h * g.w];
+                    let dst = &mut cols[row * ncol + b * hwo..][..hwo];
+                    for oh in 0..g.ho {
+                        let d = &mut dst[oh * g.wo..(oh + 1) * g.wo];
+                        let Some(r) = g.in_row(oh, i) else {
+                            d.fill(0.0);
+                            continue;
+                        };
+                        let src = &plane[r * g.w..(r + 1) * g.w];
+                        d[..lo].fill(0.0);
+                        d[hi..].fill(0.0);
+                        if lo == hi {
+                            continue;
+                        }
+                        let first = lo * g.s + j - g.p;
+                        if g.s == 1 {
+                            d[lo..hi].copy_from_slice(&src[first..first + hi - lo]);
+                        } else {
+                            for (o, v) in d[lo..hi].iter_mut().zip(src[first..].iter().step_by(g.s))
+                            {
+                                *o = *v;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// dx (B, Cin, H, W) += col2im(dcols), for samples [b0, b1) (dx holds just those samples).
+fn col2im(g: &Geom, dcols: &[f32], dx: &mut [f32], b0: usize, b1: usize) {
+    let (ncol, hwo) = (g.ncol(), g.hw_out());
+    for b in b0..b1 {
+        for ci in 0..g.cin {
+            let plane = &mut dx[((b - b0) * g.cin + ci) * g.h * g.w..][..g.h * g.w];
+            for i in 0..g.kh {
+                for j in 0..g.kw {
+                    let row = (ci * g.kh + i) * g.kw + j;
+                    let (lo, hi) = g.valid_cols(j);
+                    if lo == hi {
+                        continue;
+                    }
+                    let src = &dcols[row * ncol + b * hwo..][..hwo];
+                    for oh in 0..g.ho {
+                        let Some(r) = g.in_row(oh, i) else { continue };
+                        let s = &src[oh * g.wo + lo..oh * g.wo + hi];
+                        let first = lo * g.s + j - g.p;
+                        let d = &mut plane[r * g.w..(r + 1) * g.w];
+                        if g.s == 1 {
+                            for (o, v) in d[first..first + s.len()].iter_mut().zip(s) {
+                                *o += *v;
+                            }
+                        } else {
+                            for (o, v) in d[first..].iter_mut().step_by(g.s).zip(s) {
+                                *o += *v;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Raw pointer for disjoint writes from the scoped threads.
+#[derive(Clone, Copy)]
+struct Out(*mut f32);
+unsafe impl Send for Out {}
+unsafe impl Sync for Out {}
+
+fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
+    let CpuStorage::F32(v) = s else {
+        candle_core::bail!("conv2d: {what} must be f32, got {:?}", s.dtype())
+    };
+    let (a, b) = l
+        .contiguous_offsets()
+        .ok_or_else(|| candle_core::Error::Msg(format!("conv2d: {what} must be contiguous")))?;
+    Ok(&v[a..b])
+}
+
+/// The forward op; it keeps its im2col matrix for the backward pass.
+struct ConvOp {
+    spec: ConvSpec,
+    cols: Mutex<Option<Scratch>>,
+}
+
+/// The im2col matrix of x, built on the op threads.
+fn im2col_all(g: &Geom, x: &[f32]) -> Scratch {
+    let n = g.k() * g.ncol();
+    let mut cols = Scratch::new(n);
+    let out = Out(cols.as_mut_ptr());
+    split(g.b, 2, move |b0, b1| {
+        let out = out;
+        // SAFETY: each part writes only the columns of its own samples.
+        let cols = unsafe { std::slice::from_raw_parts_mut(out.0, n) };
+        im2col(g, x, cols, b0, b1);
+    });
+    cols
+}
+
+/// The f32 data of a contiguous CPU tensor, with what to call it in errors.
+fn with_data<R>(t: &Tensor, what: &str, f: impl FnOnce(&[f32]) -> R) -> candle_core::Result<R> {
+    let (s, l) = t.storage_and_layout();
+    let Storage::Cpu(s) = &*s else {
+        candle_core::bail!("conv2d: the im2col path runs on the CPU only")
+    };
+    Ok(f(f32_slice(s, l, what)?))
+}
+
+impl CustomOp3 for ConvOp {
+    fn name(&self) -> &'static str {
+        "im2col-conv2d"
+    }
+
+    fn cpu_fwd(
+        &self,
+        sx: &CpuStorage,
+        lx: &Layout,
+        sw: &CpuStorage,
+        lw: &Layout,
+        sb: &CpuStorage,
+        lb: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = Geom::new(lx.dims(), lw.dims(), self.spec)?;
+        if lb.dims() != [g.cout] {
+            candle_core::bail!("conv2d: bias {:?} must be [{}]", lb.dims(), g.cout);
+        }
+        let (x, w, bias) = (
+            f32_slice(sx, lx, "input")?,
+            f32_slice(sw, lw, "weight")?,
+            f32_slice(sb, lb, "bias")?,
+        );
+        let (k, ncol, hwo) = (g.k(), g.ncol(), g.hw_out());
+        let cols = im2col_all(&g, x);
+        let mut ymat = Scratch::new(g.cout * ncol);
+        // SAFETY: w is cout x k, cols k x ncol, ymat cout x ncol, all row-major and distinct.
+        unsafe {
+            sgemm(
+                g.cout,
+                ncol,
+                k,
+                ymat.as_mut_ptr(),
+                ncol,
+                false,
+                View::rows(w.as_ptr(), k),
+                View::rows(cols.as_ptr(), ncol),
+            );
+        }
+        // (Cout, B*HoWo) -> (B, Cout, Ho, Wo), adding the bias.
+        let mut y = vec![0f32; g.b * g.cout * hwo];
+        for (bc, dst) in y.chunks_exact_mut(hwo).enumerate() {
+            let (b, c) = (bc / g.cout, bc % g.cout);
+            let src = &ymat[c * ncol + b * hwo..][..hwo];
+            for (o, v) in dst.iter_mut().zip(src) {
+                *o = v + bias[c];
+            }
+        }
+        *self.cols.lock().expect("cols") = Some(cols);
+        Ok((CpuStorage::F32(y), Shape::from((g.b, g.cout, g.ho, g.wo))))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _b: &Tensor,
+        _res: &Tensor,
+        dy: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let g = Geom::new(x.dims(), w.dims(), self.spec)?;
+        let (k, ncol, hwo) = (g.k(), g.ncol(), g.hw_out());
+        // Taken, so the buffer goes back to the pool now; a second backward rebuilds it.
+        let cached = self.cols.lock().expect("cols").take();
+        let cols = match cached {
+            Some(c) => c,
+            None => with_data(x, "input", |x| im2col_all(&g, x))?,
+        };
+        // dY as (Cout, B*HoWo), and db = its row sums.
+        let mut dymat = Scratch::new(g.cout * ncol);
+        let mut db = vec![0f32; g.cout];
+        with_data(&dy.contiguous()?, "output gradient", |dyv| {
+            for (bc, src) in dyv.chunks_exact(hwo).enumerate() {
+                let (b, c) = (bc / g.cout, bc % g.cout);
+                dymat[c * ncol + b * hwo..][..hwo].copy_from_slice(src);
+                db[c] += src.iter().sum::<f32>();
+            }
+        })?;
+        let mut dw = vec![0f32; g.cout * k];
+        // SAFETY: dymat is cout x ncol, cols k x ncol (read transposed), dw cout x k.
+        unsafe {
+            sgemm(
+                g.cout,
+                k,
+                ncol,
+                dw.as_mut_ptr(),
+                k,
+                false,
+                View::rows(dymat.as_ptr(), ncol),
+                View::transposed(cols.as_ptr(), ncol),
+            );
+        }
+        drop(cols);
+        let dx = if x.track_op() {
+            let mut dcols = Scratch::new(k * ncol);
+            // SAFETY: w read transposed is k x cout, dymat cout x ncol, dcols k x ncol.
+            with_data(&w.contiguous()?, "weight", |wv| unsafe {
+                sgemm(
+                    k,
+                    ncol,
+                    g.cout,
+                    dcols.as_mut_ptr(),
+                    ncol,
+                    false,
+                    View::transposed(wv.as_ptr(), k),
+                    View::rows(dymat.as_ptr(), ncol),
+                )
+            })?;
+            let per = g.cin * g.h * g.w;
+            let mut dx = vec![0f32; g.b * per];
+            let out = Out(dx.as_mut_ptr());
+            let dcols = &dcols;
+            split(g.b, 2, move |b0, b1| {
+                let out = out;
+                // SAFETY: each part writes only its own samples' planes.
+                let part =
+                    unsafe { std::slice::from_raw_parts_mut(out.0.add(b0 * per), (b1 - b0) * per) };
+                col2im(&g, dcols, part, b0, b1);
+            });
+            Some(Tensor::from_vec(dx, x.shape(), x.device())?)
+        } else {
+            None
+        };
+        Ok((
+            dx,
+            Some(Tensor::from_vec(dw, w.shape(), w.device())?),
+            Some(Tensor::from_vec(db, g.cout, w.device())?),
+        ))
+    }
+}
+
+/// conv2d(x, w) + b with x (B, Cin, H, W), w (Cout, Cin, kh, kw), b (Cout), f32 on the CPU.
+pub fn conv2d(x: &Tensor, w: &Tensor, b: &Tensor, spec: ConvSpec) -> candle_core::Result<Tensor> {
+    let op = ConvOp {
+        spec,
+        cols: Mutex::new(None),
+    };
+    x.contiguous()?
+        .apply_op3(&w.contiguous()?, &b.contiguous()?, op)
+}

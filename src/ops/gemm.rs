@@ -1,0 +1,98 @@
+//! f32 matrix products with arbitrary strides (the `gemm` crate candle itself uses), split
+//! over the op threads by output columns.
+
+use super::threads::split;
+
+/// A matrix view: base pointer, row stride and column stride in elements.
+#[derive(Clone, Copy, Debug)]
+pub struct View {
+    pub ptr: *const f32,
+    pub rs: isize,
+    pub cs: isize,
+}
+
+/// Raw pointers cross into the scoped worker threads; the column split keeps writes disjoint.
+#[derive(Clone, Copy)]
+struct Shared(*mut f32, View, View);
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    /// Taken whole by a method, so closures capture the Send wrapper, not its raw fields.
+    fn parts(self) -> (*mut f32, View, View) {
+        (self.0, self.1, self.2)
+    }
+}
+
+impl View {
+    /// Row-major with `cols` columns.
+    pub fn rows(ptr: *const f32, cols: usize) -> Self {
+        View {
+            ptr,
+            rs: cols as isize,
+            cs: 1,
+        }
+    }
+
+    /// The transpose of a row-major matrix with `cols` columns.
+    pub fn transposed(ptr: *const f32, cols: usize) -> Self {
+        View {
+            ptr,
+            rs: 1,
+            cs: cols as isize,
+        }
+    }
+
+    fn col(self, c: usize) -> *const f32 {
+        self.ptr.wrapping_offset(self.cs * c as isize)
+    }
+}
+
+/// dst (m x n, row-major, row stride `dst_rs`) = [dst +] lhs (m x k) . rhs (k x n).
+/// Columns of dst are split over the op threads when the product is large enough to repay
+/// a thread start (~20 us).
+///
+/// # Safety
+/// Every element the views address must be valid for reads (lhs, rhs) and dst must hold
+/// m rows of `dst_rs` floats with n <= dst_rs, not aliasing lhs or rhs.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sgemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut f32,
+    dst_rs: usize,
+    accumulate: bool,
+    lhs: View,
+    rhs: View,
+) {
+    let shared = Shared(dst, lhs, rhs);
+    let min_cols = if m * n * k < 1 << 21 { n.max(1) } else { 64 };
+    split(n, min_cols, move |c0, c1| {
+        let (dst, lhs, rhs) = shared.parts();
+        // SAFETY: the caller's contract; [c0, c1) columns are this part's alone.
+        unsafe {
+            gemm::gemm(
+                m,
+                c1 - c0,
+                k,
+                dst.wrapping_add(c0),
+                1,
+                dst_rs as isize,
+                accumulate,
+                lhs.ptr,
+                lhs.cs,
+                lhs.rs,
+                rhs.col(c0),
+                rhs.cs,
+                rhs.rs,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            )
+        }
+    });
+}

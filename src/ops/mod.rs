@@ -1,0 +1,12 @@
+//! Fast CPU kernels for the image encoder, as candle custom ops with their own backward:
+//! convolution as one GEMM over an im2col matrix, and a fused ReLU + 2x2 max-pool. candle's
+//! own conv2d backward dominates an image-policy train step on a CPU (README, "Speed").
+
+pub mod conv2d;
+pub mod gemm;
+pub mod pool;
+pub mod scratch;
+pub mod threads;
+
+pub use conv2d::{conv2d, ConvSpec};
+pub use pool::relu_max_pool2;

@@ -1,0 +1,236 @@
+//! The fast ops against candle's own: im2col conv2d (forward, dX, dW, db) over many shapes,
+//! strides and paddings, and the fused ReLU + max-pool, within 1e-5 normwise.
+
+use candle_core::{Device, Tensor, Var};
+use ndp_ros::ops::{conv2d, relu_max_pool2, ConvSpec};
+use proptest::prelude::*;
+
+fn rel_err(a: &Tensor, b: &Tensor) -> f32 {
+    let diff = (a - b)
+        .unwrap()
+        .sqr()
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    let norm = b
+        .sqr()
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    (diff / norm.max(1e-30)).sqrt()
+}
+
+fn randn(shape: &[usize]) -> Tensor {
+    Tensor::randn(0f32, 1.0, shape, &Device::Cpu).unwrap()
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    b: usize,
+    cin: usize,
+    cout: usize,
+    h: usize,
+    w: usize,
+    k: (usize, usize),
+    stride: usize,
+    padding: usize,
+}
+
+/// The smallest side >= 1 for kernel `k`, padding `p`, stride `s` and `extra` strides; with
+/// `exact`, the strides tile the padded side exactly (candle's conv2d backward fails on the
+/// others: its transposed convolution gets the input's shape wrong).
+fn side(k: usize, p: usize, s: usize, extra: usize, exact: bool, rem: usize) -> usize {
+    let mut m = 0;
+    while k + s * m < 2 * p + 1 {
+        m += 1;
+    }
+    k + s * (m + extra) - 2 * p + if exact { 0 } else { rem % s }
+}
+
+fn cases(exact: bool) -> impl Strategy<Value = Case> {
+    (
+        (1usize..5, 1usize..5, 1usize..7),
+        (1usize..6, 1usize..6, 1usize..4, 0usize..3),
+        (0usize..6, 0usize..6, 0usize..3, 0usize..3),
+    )
+        .prop_map(
+            move |((b, cin, cout), (kh, kw, stride, padding), (eh, ew, rh, rw))| Case {
+                b,
+                cin,
+                cout,
+                h: side(kh, padding, stride, eh, exact, rh),
+                w: side(kw, padding, stride, ew, exact, rw),
+                k: (kh, kw),
+                stride,
+                padding,
+            },
+        )
+}
+
+fn dot(a: &Tensor, b: &Tensor) -> f32 {
+    (a * b)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
+
+/// Output, dX, dW, db of one convolution under a random output weighting.
+fn run(c: &Case, fast: bool, x: &Tensor, w: &Tensor, b: &Tensor, r: &Tensor) -> [Tensor; 4] {
+    let (xv, wv, bv) = (
+        Var::from_tensor(x).unwrap(),
+        Var::from_tensor(w).unwrap(),
+        Var::from_tensor(b).unwrap(),
+    );
+    let y = if fast {
+        conv2d(
+            &xv,
+            &wv,
+            &bv,
+            ConvSpec {
+                stride: c.stride,
+                padding: c.padding,
+            },
+        )
+        .unwrap()
+    } else {
+        xv.conv2d(&wv, c.padding, c.stride, 1, 1)
+            .unwrap()
+            .broadcast_add(&bv.reshape((1, c.cout, 1, 1)).unwrap())
+            .unwrap()
+    };
+    let grads = (&y * r).unwrap().sum_all().unwrap().backward().unwrap();
+    let g = |v: &Var| grads.get(v).unwrap().clone();
+    [y.clone(), g(&xv), g(&wv), g(&bv)]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn im2col_conv_matches_candle(c in cases(true)) {
+        let x = randn(&[c.b, c.cin, c.h, c.w]);
+        let w = randn(&[c.cout, c.cin, c.k.0, c.k.1]);
+        let b = randn(&[c.cout]);
+        let want_y = x.conv2d(&w, c.padding, c.stride, 1, 1).unwrap();
+        let r = randn(want_y.dims());
+        let ours = run(&c, true, &x, &w, &b, &r);
+        let theirs = run(&c, false, &x, &w, &b, &r);
+        for (name, (a, t)) in ["y", "dx", "dw", "db"].iter().zip(ours.iter().zip(&theirs)) {
+            prop_assert_eq!(a.dims(), t.dims(), "{} shape", name);
+            let e = rel_err(a, t);
+            prop_assert!(e < 1e-5, "{name}: relative error {e} for {c:?}");
+        }
+    }
+
+    /// Any shape, strides that leave input rows unused included: the output against candle,
+    /// and the gradients by the adjoint identities of a linear map (for y0 = conv(x, w) without
+    /// bias: <y0, r> = <x, dX> = <w, dW>, and db = the sum of r per channel).
+    #[test]
+    fn im2col_conv_any_stride_is_linear_and_adjoint(c in cases(false)) {
+        let x = randn(&[c.b, c.cin, c.h, c.w]);
+        let w = randn(&[c.cout, c.cin, c.k.0, c.k.1]);
+        let b = randn(&[c.cout]);
+        let y0 = x.conv2d(&w, c.padding, c.stride, 1, 1).unwrap();
+        let r = randn(y0.dims());
+        let [y, dx, dw, db] = run(&c, true, &x, &w, &b, &r);
+        let want = y0.broadcast_add(&b.reshape((1, c.cout, 1, 1)).unwrap()).unwrap();
+        prop_assert!(rel_err(&y, &want) < 1e-5, "y for {c:?}");
+        let (yr, xd, wd) = (dot(&y0, &r), dot(&x, &dx), dot(&w, &dw));
+        let scale = (y0.sqr().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap()
+            * r.sqr().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap()).sqrt();
+        prop_assert!((yr - xd).abs() <= 1e-5 * scale, "<y0,r> {yr} vs <x,dX> {xd} for {c:?}");
+        prop_assert!((yr - wd).abs() <= 1e-5 * scale, "<y0,r> {yr} vs <w,dW> {wd} for {c:?}");
+        let want_db = r.sum((0, 2, 3)).unwrap();
+        prop_assert!(rel_err(&db, &want_db) < 1e-5, "db for {c:?}");
+    }
+
+    /// candle's max_pool2d backward multiplies the gradient by the window's mean mask, i.e.
+    /// divides it by 4 for a unique maximum (a bug: the true gradient passes whole); ours is the
+    /// true gradient, so it is 4x candle's (randn inputs have no ties). On odd sides candle
+    /// also sends gradient to the dropped edge, so gradients are compared on even sides.
+    #[test]
+    fn relu_max_pool_matches_candle(b in 1usize..4, ch in 1usize..4, h in 2usize..11, w in 2usize..11) {
+        let x = Var::from_tensor(&randn(&[b, ch, h, w])).unwrap();
+        let y = relu_max_pool2(&x).unwrap();
+        let want = x.relu().unwrap().max_pool2d(2).unwrap();
+        prop_assert_eq!(y.dims(), want.dims());
+        prop_assert!(rel_err(&y, &want) < 1e-6);
+        let r = randn(y.dims());
+        let g1 = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+        let g2 = (&want * &r).unwrap().sum_all().unwrap().backward().unwrap();
+        let (a, t) = (g1.get(&x).unwrap(), (g2.get(&x).unwrap() * 4.0).unwrap());
+        if h % 2 == 0 && w % 2 == 0 {
+            prop_assert!(rel_err(a, &t) < 1e-6, "dx differs");
+        }
+        // Either way: one gradient entry per window with a positive maximum, equal to dy.
+        let nonzero = a.ne(0f32).unwrap().to_dtype(candle_core::DType::F32).unwrap();
+        let positive = y.gt(0f32).unwrap().to_dtype(candle_core::DType::F32).unwrap();
+        prop_assert_eq!(nonzero.sum_all().unwrap().to_scalar::<f32>().unwrap(),
+            positive.sum_all().unwrap().to_scalar::<f32>().unwrap());
+        prop_assert!((a.sum_all().unwrap().to_scalar::<f32>().unwrap() - dot(&positive, &r)).abs() < 1e-4);
+    }
+}
+
+/// The digit model's shapes exactly (batch 64, both layers), and no input gradient is computed
+/// for an input that is not tracked (the image).
+#[test]
+fn digit_layers_match_and_the_image_gets_no_gradient() {
+    for (cin, cout, side) in [(1, 20, 28), (20, 50, 12)] {
+        let c = Case {
+            b: 64,
+            cin,
+            cout,
+            h: side,
+            w: side,
+            k: (5, 5),
+            stride: 1,
+            padding: 0,
+        };
+        let x = randn(&[64, cin, side, side]);
+        let w = randn(&[cout, cin, 5, 5]);
+        let b = randn(&[cout]);
+        let r = randn(&[64, cout, side - 4, side - 4]);
+        let theirs = run(&c, false, &x, &w, &b, &r);
+        // One thread and two (the split by columns and by samples).
+        for threads in [1, 2] {
+            ndp_ros::ops::threads::set_threads(threads);
+            let ours = run(&c, true, &x, &w, &b, &r);
+            for (a, t) in ours.iter().zip(&theirs) {
+                assert!(rel_err(a, t) < 1e-5, "{threads} threads");
+            }
+        }
+        ndp_ros::ops::threads::set_threads(1);
+    }
+    let x = randn(&[2, 1, 8, 8]);
+    let w = Var::from_tensor(&randn(&[3, 1, 3, 3])).unwrap();
+    let b = Var::from_tensor(&randn(&[3])).unwrap();
+    let y = conv2d(&x, &w, &b, ConvSpec::default()).unwrap();
+    let grads = y.sum_all().unwrap().backward().unwrap();
+    assert!(grads.get(&x).is_none());
+    assert!(grads.get(&w).is_some() && grads.get(&b).is_some());
+}
+
+#[test]
+fn bad_shapes_are_clear_errors() {
+    let x = randn(&[1, 2, 6, 6]);
+    let e = conv2d(&x, &randn(&[4, 3, 3, 3]), &randn(&[4]), ConvSpec::default()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("input has 2 channels, weight expects 3"),
+        "{e}"
+    );
+    let e = conv2d(&x, &randn(&[4, 2, 7, 7]), &randn(&[4]), ConvSpec::default()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("kernel 7x7 larger than padded input 6x6"),
+        "{e}"
+    );
+    let e = relu_max_pool2(&randn(&[1, 1, 1, 4])).unwrap_err();
+    assert!(e.to_string().contains("(B, C, H >= 2, W >= 2)"), "{e}");
+}
