@@ -2,7 +2,7 @@
 //! strides and paddings, and the fused ReLU + max-pool, within 1e-5 normwise.
 
 use candle_core::{Device, Tensor, Var};
-use ndp_ros::ops::{conv2d, relu_max_pool2, ConvSpec};
+use ndp_ros::ops::{conv2d, conv2d_relu_pool2, relu_max_pool2, ConvSpec};
 use proptest::prelude::*;
 
 fn rel_err(a: &Tensor, b: &Tensor) -> f32 {
@@ -150,6 +150,43 @@ proptest! {
         prop_assert!(rel_err(&db, &want_db) < 1e-5, "db for {c:?}");
     }
 
+    /// The fused conv + ReLU + pool equals candle's conv -> relu -> max_pool2d forward, and
+    /// its gradients equal those of our separate conv2d and relu_max_pool2 (checked above).
+    #[test]
+    fn fused_conv_relu_pool_matches_the_separate_ops(c in cases(false)) {
+        let x = randn(&[c.b, c.cin, c.h, c.w]);
+        let w = randn(&[c.cout, c.cin, c.k.0, c.k.1]);
+        let b = randn(&[c.cout]);
+        let spec = ConvSpec { stride: c.stride, padding: c.padding };
+        let conv = x.conv2d(&w, c.padding, c.stride, 1, 1).unwrap();
+        let (_, _, ho, wo) = conv.dims4().unwrap();
+        if ho < 2 || wo < 2 {
+            let e = conv2d_relu_pool2(&x, &w, &b, spec).unwrap_err();
+            prop_assert!(e.to_string().contains("too small to pool"), "{e}");
+            return Ok(());
+        }
+        let want = conv
+            .broadcast_add(&b.reshape((1, c.cout, 1, 1)).unwrap()).unwrap()
+            .relu().unwrap().max_pool2d(2).unwrap();
+        let r = randn(want.dims());
+        let grads = |fused: bool| {
+            let (xv, wv, bv) = (Var::from_tensor(&x).unwrap(), Var::from_tensor(&w).unwrap(), Var::from_tensor(&b).unwrap());
+            let y = if fused {
+                conv2d_relu_pool2(&xv, &wv, &bv, spec).unwrap()
+            } else {
+                relu_max_pool2(&conv2d(&xv, &wv, &bv, spec).unwrap()).unwrap()
+            };
+            let g = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+            [y, g.get(&xv).unwrap().clone(), g.get(&wv).unwrap().clone(), g.get(&bv).unwrap().clone()]
+        };
+        let (fused, separate) = (grads(true), grads(false));
+        prop_assert!(rel_err(&fused[0], &want) < 1e-5, "y for {c:?}");
+        for (name, (a, t)) in ["y", "dx", "dw", "db"].iter().zip(fused.iter().zip(&separate)) {
+            let e = rel_err(a, t);
+            prop_assert!(e < 1e-5, "{name}: relative error {e} for {c:?}");
+        }
+    }
+
     /// candle's max_pool2d backward multiplies the gradient by the window's mean mask, i.e.
     /// divides it by 4 for a unique maximum (a bug: the true gradient passes whole); ours is the
     /// true gradient, so it is 4x candle's (randn inputs have no ties). On odd sides candle
@@ -233,4 +270,29 @@ fn bad_shapes_are_clear_errors() {
     );
     let e = relu_max_pool2(&randn(&[1, 1, 1, 4])).unwrap_err();
     assert!(e.to_string().contains("(B, C, H >= 2, W >= 2)"), "{e}");
+}
+
+/// The forward pass hands its im2col matrix to the first backward; a second backward over the
+/// same graph rebuilds it and gets the same gradients.
+#[test]
+fn a_second_backward_gets_the_same_gradients() {
+    for pooled in [false, true] {
+        let x = Var::from_tensor(&randn(&[3, 2, 9, 9])).unwrap();
+        let w = Var::from_tensor(&randn(&[4, 2, 3, 3])).unwrap();
+        let b = Var::from_tensor(&randn(&[4])).unwrap();
+        let spec = ConvSpec {
+            stride: 1,
+            padding: 1,
+        };
+        let y = if pooled {
+            conv2d_relu_pool2(&x, &w, &b, spec).unwrap()
+        } else {
+            conv2d(&x, &w, &b, spec).unwrap()
+        };
+        let loss = (&y * &randn(y.dims())).unwrap().sum_all().unwrap();
+        let (g1, g2) = (loss.backward().unwrap(), loss.backward().unwrap());
+        for v in [&x, &w, &b] {
+            assert!(rel_err(g2.get(v).unwrap(), g1.get(v).unwrap()) < 1e-7);
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! 2-D convolution (f32, NCHW, bias fused) as one GEMM over an im2col matrix:
+//! 2-D convolution (f32, NCHW, bias fused, optionally ReLU + 2x2 max-pool fused too) as one
+//! GEMM over an im2col matrix:
 //! forward Y = W . cols + b; backward dW = dY . cols^T (cols kept from the forward pass),
 //! db = row sums of dY, and dX = col2im(W^T . dY) only when the input needs a gradient (never
 //! for the first layer, whose input is the image).
@@ -201,7 +202,75 @@ fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Resu
 /// The forward op; it keeps its im2col matrix for the backward pass.
 struct ConvOp {
     spec: ConvSpec,
-    cols: Mutex<Option<Scratch>>,
+    /// Fused ReLU + 2x2 max-pool on the output.
+    pool: bool,
+    cache: Mutex<Option<Cache>>,
+}
+
+/// What the forward pass leaves for the backward pass.
+struct Cache {
+    cols: Scratch,
+    /// With `pool`: per pooled output, the column of Y (Cout x B*HoWo) that won the window,
+    /// or `u32::MAX` where ReLU zeroed it.
+    winners: Vec<u32>,
+}
+
+/// Y (Cout x B*HoWo, without bias) = W . cols, on the op threads.
+fn conv_mat(g: &Geom, w: &[f32], cols: &[f32]) -> Scratch {
+    let (k, ncol) = (g.k(), g.ncol());
+    let mut ymat = Scratch::new(g.cout * ncol);
+    // SAFETY: w is cout x k, cols k x ncol, ymat cout x ncol, all row-major and distinct.
+    unsafe {
+        sgemm(
+            g.cout,
+            ncol,
+            k,
+            ymat.as_mut_ptr(),
+            ncol,
+            false,
+            View::rows(w.as_ptr(), k),
+            View::rows(cols.as_ptr(), ncol),
+        );
+    }
+    ymat
+}
+
+/// relu(max over 2x2 windows of Y + bias) in (B, Cout, Ho/2, Wo/2) order, and the winners.
+fn relu_pool(g: &Geom, ymat: &[f32], bias: &[f32]) -> (Vec<f32>, Vec<u32>) {
+    let (ncol, hwo, hp, wp, wo) = (g.ncol(), g.hw_out(), g.ho / 2, g.wo / 2, g.wo);
+    let n = g.b * g.cout * hp * wp;
+    let (mut y, mut win) = (vec![0f32; n], vec![u32::MAX; n]);
+    let planes = y
+        .chunks_exact_mut(hp * wp)
+        .zip(win.chunks_exact_mut(hp * wp));
+    for (bc, (yp, wp_)) in planes.enumerate() {
+        let (b, c) = (bc / g.cout, bc % g.cout);
+        let base = c * ncol + b * hwo;
+        let plane = &ymat[base..base + hwo];
+        for r in 0..hp {
+            let (top, bottom) = (&plane[2 * r * wo..][..wo], &plane[(2 * r + 1) * wo..][..wo]);
+            for q in 0..wp {
+                let cand = [
+                    (top[2 * q], 2 * r * wo + 2 * q),
+                    (top[2 * q + 1], 2 * r * wo + 2 * q + 1),
+                    (bottom[2 * q], (2 * r + 1) * wo + 2 * q),
+                    (bottom[2 * q + 1], (2 * r + 1) * wo + 2 * q + 1),
+                ];
+                let mut best = cand[0];
+                for x in &cand[1..] {
+                    if x.0 > best.0 {
+                        best = *x;
+                    }
+                }
+                let v = best.0 + bias[c];
+                if v > 0.0 {
+                    yp[r * wp + q] = v;
+                    wp_[r * wp + q] = (b * hwo + best.1) as u32;
+                }
+            }
+        }
+    }
+    (y, win)
 }
 
 /// The im2col matrix of x, built on the op threads.
@@ -250,21 +319,21 @@ impl CustomOp3 for ConvOp {
             f32_slice(sw, lw, "weight")?,
             f32_slice(sb, lb, "bias")?,
         );
-        let (k, ncol, hwo) = (g.k(), g.ncol(), g.hw_out());
-        let cols = im2col_all(&g, x);
-        let mut ymat = Scratch::new(g.cout * ncol);
-        // SAFETY: w is cout x k, cols k x ncol, ymat cout x ncol, all row-major and distinct.
-        unsafe {
-            sgemm(
-                g.cout,
-                ncol,
-                k,
-                ymat.as_mut_ptr(),
-                ncol,
-                false,
-                View::rows(w.as_ptr(), k),
-                View::rows(cols.as_ptr(), ncol),
+        let (ncol, hwo) = (g.ncol(), g.hw_out());
+        if self.pool && (g.ho < 2 || g.wo < 2) {
+            candle_core::bail!(
+                "conv2d+pool: output {}x{} is too small to pool 2x2",
+                g.ho,
+                g.wo
             );
+        }
+        let cols = im2col_all(&g, x);
+        let ymat = conv_mat(&g, w, &cols);
+        if self.pool {
+            let (y, winners) = relu_pool(&g, &ymat, bias);
+            *self.cache.lock().expect("cache") = Some(Cache { cols, winners });
+            let shape = Shape::from((g.b, g.cout, g.ho / 2, g.wo / 2));
+            return Ok((CpuStorage::F32(y), shape));
         }
         // (Cout, B*HoWo) -> (B, Cout, Ho, Wo), adding the bias.
         let mut y = vec![0f32; g.b * g.cout * hwo];
@@ -275,7 +344,8 @@ impl CustomOp3 for ConvOp {
                 *o = v + bias[c];
             }
         }
-        *self.cols.lock().expect("cols") = Some(cols);
+        let winners = Vec::new();
+        *self.cache.lock().expect("cache") = Some(Cache { cols, winners });
         Ok((CpuStorage::F32(y), Shape::from((g.b, g.cout, g.ho, g.wo))))
     }
 
@@ -283,26 +353,52 @@ impl CustomOp3 for ConvOp {
         &self,
         x: &Tensor,
         w: &Tensor,
-        _b: &Tensor,
+        b: &Tensor,
         _res: &Tensor,
         dy: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let g = Geom::new(x.dims(), w.dims(), self.spec)?;
         let (k, ncol, hwo) = (g.k(), g.ncol(), g.hw_out());
-        // Taken, so the buffer goes back to the pool now; a second backward rebuilds it.
-        let cached = self.cols.lock().expect("cols").take();
-        let cols = match cached {
+        // Taken, so the buffers go back to the pool now; a second backward rebuilds them.
+        let cached = self.cache.lock().expect("cache").take();
+        let Cache { cols, winners } = match cached {
             Some(c) => c,
-            None => with_data(x, "input", |x| im2col_all(&g, x))?,
+            None => with_data(x, "input", |xv| -> candle_core::Result<Cache> {
+                let cols = im2col_all(&g, xv);
+                let winners = if self.pool {
+                    let bias = with_data(b, "bias", |bv| bv.to_vec())?;
+                    with_data(w, "weight", |wv| {
+                        relu_pool(&g, &conv_mat(&g, wv, &cols), &bias).1
+                    })?
+                } else {
+                    Vec::new()
+                };
+                Ok(Cache { cols, winners })
+            })??,
         };
         // dY as (Cout, B*HoWo), and db = its row sums.
-        let mut dymat = Scratch::new(g.cout * ncol);
         let mut db = vec![0f32; g.cout];
-        with_data(&dy.contiguous()?, "output gradient", |dyv| {
-            for (bc, src) in dyv.chunks_exact(hwo).enumerate() {
-                let (b, c) = (bc / g.cout, bc % g.cout);
-                dymat[c * ncol + b * hwo..][..hwo].copy_from_slice(src);
-                db[c] += src.iter().sum::<f32>();
+        let dymat = with_data(&dy.contiguous()?, "output gradient", |dyv| {
+            if self.pool {
+                // Only the winners of positive windows get gradient.
+                let mut dymat = Scratch::zeroed(g.cout * ncol);
+                let per = (g.ho / 2) * (g.wo / 2);
+                for (o, (&win, &d)) in winners.iter().zip(dyv).enumerate() {
+                    if win != u32::MAX {
+                        let c = (o / per) % g.cout;
+                        dymat[c * ncol + win as usize] = d;
+                        db[c] += d;
+                    }
+                }
+                dymat
+            } else {
+                let mut dymat = Scratch::new(g.cout * ncol);
+                for (bc, src) in dyv.chunks_exact(hwo).enumerate() {
+                    let (b, c) = (bc / g.cout, bc % g.cout);
+                    dymat[c * ncol + b * hwo..][..hwo].copy_from_slice(src);
+                    db[c] += src.iter().sum::<f32>();
+                }
+                dymat
             }
         })?;
         let mut dw = vec![0f32; g.cout * k];
@@ -360,9 +456,31 @@ impl CustomOp3 for ConvOp {
 
 /// conv2d(x, w) + b with x (B, Cin, H, W), w (Cout, Cin, kh, kw), b (Cout), f32 on the CPU.
 pub fn conv2d(x: &Tensor, w: &Tensor, b: &Tensor, spec: ConvSpec) -> candle_core::Result<Tensor> {
+    apply(x, w, b, spec, false)
+}
+
+/// max_pool2d(relu(conv2d(x, w) + b), 2) in one op: the full-resolution convolution output
+/// never becomes a tensor, so neither it nor its gradient is allocated, copied or summed.
+pub fn conv2d_relu_pool2(
+    x: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+    spec: ConvSpec,
+) -> candle_core::Result<Tensor> {
+    apply(x, w, b, spec, true)
+}
+
+fn apply(
+    x: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+    spec: ConvSpec,
+    pool: bool,
+) -> candle_core::Result<Tensor> {
     let op = ConvOp {
         spec,
-        cols: Mutex::new(None),
+        pool,
+        cache: Mutex::new(None),
     };
     x.contiguous()?
         .apply_op3(&w.contiguous()?, &b.contiguous()?, op)

@@ -8,5 +8,5 @@ pub mod pool;
 pub mod scratch;
 pub mod threads;
 
-pub use conv2d::{conv2d, ConvSpec};
+pub use conv2d::{conv2d, conv2d_relu_pool2, ConvSpec};
 pub use pool::relu_max_pool2;

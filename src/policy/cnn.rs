@@ -34,7 +34,7 @@ impl DigitCnn {
     fn block(&self, conv: &Conv2d, x: &Tensor) -> candle_core::Result<Tensor> {
         match (self.imp, conv.bias()) {
             (ConvImpl::Im2col, Some(b)) => {
-                ops::relu_max_pool2(&ops::conv2d(x, conv.weight(), b, ConvSpec::default())?)
+                ops::conv2d_relu_pool2(x, conv.weight(), b, ConvSpec::default())
             }
             _ => conv.forward(x)?.relu()?.max_pool2d(2),
         }

@@ -101,10 +101,16 @@ pub fn train_bc(
             elapsed_s: started.elapsed().as_secs_f64(),
         };
         log.write(&report)?;
-        progress.println(format!(
+        let line = format!(
             "epoch {epoch}: train {:.4} held-out {:.4} ({:.0} s)",
             report.train_loss, report.test_loss, report.elapsed_s
-        ));
+        );
+        // A hidden bar (stderr not a terminal: CI, logs) would swallow println.
+        if progress.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            progress.println(line);
+        }
         epochs.push(report);
     }
     progress.finish_and_clear();
