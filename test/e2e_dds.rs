@@ -274,3 +274,44 @@ fn image_and_pose_in_pose_stamped_out() {
         assert!(hit, "pose {p:?} is not a point of the rollout {horizon:?}");
     }
 }
+
+/// use_sim_time on the embedded transport: `now()` is 0 until the first /clock, then the
+/// latest published clock (two loopback-only RustDDS participants, domain 73).
+#[test]
+fn sim_time_follows_the_clock_topic() {
+    use ndp_ros::msgs::Clock;
+    use ndp_ros::ros::dds::{DdsOptions, DdsTransport};
+    use ndp_ros::ros::{Qos, Transport};
+    let opts = DdsOptions {
+        domain_id: 73,
+        loopback_only: true,
+    };
+    let node = DdsTransport::new(&opts, "/", "sim_node", ParamMap::new()).unwrap();
+    let sim = DdsTransport::new(&opts, "/", "simulator", ParamMap::new()).unwrap();
+    assert!(
+        node.now().sec > 1_000_000_000,
+        "wall clock before use_sim_time"
+    );
+    node.use_sim_time().unwrap();
+    assert_eq!(node.now(), Time::default(), "time 0 until the first /clock");
+    let clock = sim.publisher::<Clock>("/clock", Qos::DEFAULT).unwrap();
+    let started = std::time::Instant::now();
+    let mut sent = Vec::new();
+    // Volatile: samples before discovery are lost, so keep publishing until one arrives.
+    for i in 1..=500i64 {
+        let t = Time::from_nanos(i * 10_000_000 + 7);
+        clock.publish(&Clock { clock: t }).unwrap();
+        sent.push(t);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        if node.now() != Time::default() {
+            break;
+        }
+    }
+    assert!(
+        node.now() != Time::default(),
+        "no /clock in {:?}",
+        started.elapsed()
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(node.now(), *sent.last().unwrap(), "the latest clock");
+}

@@ -65,7 +65,11 @@ fn start() -> Result<()> {
         let names = NameResolver::new(&name, &ns, &args.remaps);
         let params = args.parameters(&name, &names.namespace)?;
         let opts = ndp_ros::ros::dds::DdsOptions::from_env()?;
+        let sim_time = NodeParams::from_map(&params)?.use_sim_time;
         let t = ndp_ros::ros::dds::DdsTransport::new(&opts, &names.namespace, &name, params)?;
+        if sim_time {
+            t.use_sim_time()?;
+        }
         serve(Arc::new(t), &names)
     }
     #[cfg(not(feature = "dds"))]

@@ -4,6 +4,7 @@
 mod builtin;
 mod geometry;
 mod ndp;
+mod rosgraph;
 mod sensor;
 mod std_msgs;
 mod trajectory;
@@ -11,6 +12,7 @@ mod trajectory;
 pub use builtin::{Duration, Time};
 pub use geometry::{Point, Pose, PoseStamped, Quaternion};
 pub use ndp::DmpPlan;
+pub use rosgraph::Clock;
 pub use sensor::{Image, JointState};
 pub use std_msgs::{Float64MultiArray, Header, MultiArrayDimension, MultiArrayLayout};
 pub use trajectory::{JointTrajectory, JointTrajectoryPoint};

@@ -62,7 +62,7 @@ pub const SPECS: &[Spec] = &[
     Spec { name: "plan_topic", description: "where DMP plans go", default: "~/dmp_plan", range: "a topic name" },
     Spec { name: "frame_id", description: "header.frame_id of published commands", default: "", range: "a frame name" },
     Spec { name: "pose_orientation", description: "fixed orientation (x, y, z, w) of pose commands", default: "[0, 0, 0, 1]", range: "a unit quaternion" },
-    Spec { name: "use_sim_time", description: "accepted for launch compatibility; the embedded backend uses the system clock", default: "false", range: "bool" },
+    Spec { name: "use_sim_time", description: "ROS time from /clock (rosgraph_msgs/Clock) for stamps and input timeouts; the loop still ticks at rate_hz of wall time", default: "false", range: "bool" },
 ];
 
 /// Validated parameters.

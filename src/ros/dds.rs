@@ -7,7 +7,8 @@
 //! and traffic on 127.0.0.1.
 
 use std::net::Ipv4Addr;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::stream::{self, BoxStream, StreamExt};
@@ -16,7 +17,7 @@ use ros2_client::{Context, MessageTypeName, Name, Node, NodeName, NodeOptions, Q
 
 use super::{ParamMap, Publisher, Qos, Transport};
 use crate::error::{Error, Result};
-use crate::msgs::{RosMessage, Time};
+use crate::msgs::{Clock, RosMessage, Time};
 
 /// Where and how the participant talks.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +80,8 @@ pub struct DdsTransport {
     node: Mutex<Node>,
     params: ParamMap,
     name: String,
+    /// With use_sim_time: the latest /clock, in nanoseconds (0 until the first one, as rcl).
+    sim_clock: OnceLock<Arc<AtomicI64>>,
     _context: Context,
 }
 
@@ -116,8 +119,37 @@ impl DdsTransport {
             node: Mutex::new(node),
             params,
             name: fq,
+            sim_clock: OnceLock::new(),
             _context: context,
         })
+    }
+
+    /// From now on `now()` is the simulation time of /clock (rosgraph_msgs/Clock, best effort,
+    /// keep last 1: it matches reliable and best-effort clock publishers alike).
+    pub fn use_sim_time(&self) -> Result<()> {
+        if self.sim_clock.get().is_some() {
+            return Ok(());
+        }
+        let qos = Qos {
+            depth: 1,
+            ..Qos::SENSOR_DATA
+        };
+        let mut clock = self.subscribe::<Clock>("/clock", qos)?;
+        let latest = Arc::new(AtomicI64::new(0));
+        let writer = latest.clone();
+        std::thread::Builder::new()
+            .name("sim-clock".into())
+            .spawn(move || {
+                futures::executor::block_on(async {
+                    while let Some(c) = clock.next().await {
+                        writer.store(c.clock.nanos(), Ordering::SeqCst);
+                    }
+                })
+            })
+            .map_err(|e| Error::io("sim clock thread", e))?;
+        let _ = self.sim_clock.set(latest);
+        tracing::info!("{}: use_sim_time: ROS time follows /clock", self.name);
+        Ok(())
     }
 
     fn topic<M: RosMessage>(
@@ -201,6 +233,9 @@ impl Transport for DdsTransport {
     }
 
     fn now(&self) -> Time {
+        if let Some(sim) = self.sim_clock.get() {
+            return Time::from_nanos(sim.load(Ordering::SeqCst));
+        }
         let d = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
