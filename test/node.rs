@@ -419,3 +419,90 @@ fn the_run_loop_publishes_over_a_transport() {
         stats.published
     );
 }
+
+/// `observation: both` with a `cnn_state` model: the node waits for both inputs, and the plan
+/// is the network's (g, w) for the converted image and the reordered joint state together.
+#[test]
+fn both_mode_feeds_image_and_state_to_a_fused_model() {
+    use candle_core::{Device, Tensor};
+    use ndp_ros::node::planner::PolicyPlanner;
+    use ndp_ros::policy::EncoderKind;
+    use ndp_ros::train::{checkpoint, RunConfig};
+
+    let text = std::fs::read_to_string("config/digits_ndp.yaml").unwrap();
+    let mut cfg: RunConfig = serde_yaml::from_str(&text).unwrap();
+    cfg.model.encoder = EncoderKind::CnnState;
+    cfg.model.state_size = 3;
+    cfg.model.encoder_hidden = vec![16];
+    cfg.model.dof = 3;
+    cfg.dmp = dmp();
+    let (policy, _) = checkpoint::init(&cfg, &Device::Cpu).unwrap();
+    let extra = [
+        ("observation", ParamValue::String("both".into())),
+        ("image_width", ParamValue::Integer(40)),
+        ("image_height", ParamValue::Integer(40)),
+    ];
+    let planner = PolicyPlanner::new(policy.clone(), &params(&extra)).unwrap();
+    let mut c = Controller::new(params(&extra), planner, &cfg.dmp, 28).unwrap();
+    let gray = |x: u32, y: u32| {
+        let v = ((x * 5 + y * 7) % 256) as u8;
+        [v, v, v]
+    };
+    c.on_joint_state(&joint_state(&["j3", "j1", "j2"], &[0.3, 0.1, 0.2]), ms(0));
+    assert!(!c.tick(ms(1)).command, "both mode waits for an image");
+    c.on_image(&image("rgb8", 40, 40, gray), ms(2));
+    assert!(c.tick(ms(3)).new_plan);
+
+    // The same image through an image-mode controller gives the pixels the model saw.
+    let img_extra = [
+        ("observation", ParamValue::String("image".into())),
+        ("image_width", ParamValue::Integer(40)),
+        ("image_height", ParamValue::Integer(40)),
+    ];
+    let mut probe = Controller::new(params(&img_extra), ImageProbe(vec![]), &dmp(), 28).unwrap();
+    probe.on_joint_state(&joint_state(&JOINTS, &[0.0; 3]), ms(0));
+    probe.on_image(&image("rgb8", 40, 40, gray), ms(1));
+    assert!(probe.tick(ms(2)).new_plan);
+    let px = probe.planner().0[0].clone();
+    let img = Tensor::from_vec(px, (1, 1, 28, 28), &Device::Cpu).unwrap();
+    let state = Tensor::from_vec(vec![0.1f32, 0.2, 0.3], (1, 3), &Device::Cpu).unwrap();
+    let raw = policy.raw_fused(&img, &state).unwrap();
+    let (g, w) = policy.dmp_params(&raw, &state).unwrap();
+    let g: Vec<f32> = g.flatten_all().unwrap().to_vec1().unwrap();
+    let w: Vec<f32> = w.flatten_all().unwrap().to_vec1().unwrap();
+    let plan = c.plan();
+    assert_eq!(plan.y0, [0.1, 0.2, 0.3]);
+    for (a, b) in plan.g.iter().zip(&g).chain(plan.w.iter().zip(&w)) {
+        assert!((a - *b as f64).abs() < 1e-4 * (1.0 + a.abs()), "{a} vs {b}");
+    }
+    // The state matters: another joint state gives another goal offset.
+    let other = Tensor::from_vec(vec![5.0f32, -3.0, 2.0], (1, 3), &Device::Cpu).unwrap();
+    let raw2 = policy.raw_fused(&img, &other).unwrap();
+    assert!(
+        (raw2 - &raw)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+            > 1e-3
+    );
+
+    // A state-only model cannot serve `both`, and a fused model needs both inputs.
+    let e = policy.raw(&img).unwrap_err().to_string();
+    assert!(e.contains("raw_fused"), "{e}");
+    let mut state_cfg = cfg.clone();
+    state_cfg.model.encoder = EncoderKind::Mlp;
+    state_cfg.model.input_size = 3;
+    let (state_policy, _) = checkpoint::init(&state_cfg, &Device::Cpu).unwrap();
+    let e = PolicyPlanner::new(state_policy, &params(&extra))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("observation") && e.contains("Both") && e.contains("Mlp"),
+        "{e}"
+    );
+}

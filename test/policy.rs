@@ -66,6 +66,7 @@ fn ndp_trajectory_is_the_dmp_rollout_of_its_parameters() {
         let obs = match cfg.model.encoder {
             EncoderKind::DigitCnn => image_batch(b, 28),
             EncoderKind::Mlp => Tensor::randn(0f32, 1.0, (b, 9), &Device::Cpu).unwrap(),
+            EncoderKind::CnnState => unreachable!("not among the configs above"),
         };
         let d = cfg.model.dof;
         let y0 = (Tensor::rand(0f32, 1.0, (b, d), &Device::Cpu).unwrap() * 30.0).unwrap();
@@ -229,4 +230,26 @@ fn initial_weights_are_a_function_of_the_seed() {
         max <= bound && max > 0.8 * bound,
         "max |b| {max}, bound {bound}"
     );
+}
+
+/// The fused image+state encoder names its two branches, and its config is validated.
+#[test]
+fn fused_encoder_parameters_and_config_errors() {
+    let mut cfg = digits_cfg();
+    cfg.model.encoder = EncoderKind::CnnState;
+    cfg.model.state_size = 14;
+    cfg.model.encoder_hidden = vec![32];
+    let (_, varmap) = checkpoint::init(&cfg, &Device::Cpu).unwrap();
+    let data = varmap.data().lock().unwrap();
+    assert_eq!(data["encoder.image.conv1.weight"].dims(), &[20, 1, 5, 5]);
+    assert_eq!(data["encoder.state.0.weight"].dims(), &[32, 14]);
+    // Head input: 200 image features + 32 state features.
+    assert_eq!(data["head.0.weight"].dims(), &[100, 232]);
+    drop(data);
+    cfg.model.state_size = 0;
+    let e = checkpoint::init(&cfg, &Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("model.state_size"), "{e}");
 }

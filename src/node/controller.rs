@@ -147,7 +147,7 @@ impl<P: Planner> Controller<P> {
     }
 
     pub fn on_image(&mut self, msg: &Image, now: Time) {
-        if self.params.observation != ObservationMode::Image {
+        if self.params.observation == ObservationMode::State {
             return;
         }
         let expect = (self.params.image_width, self.params.image_height);
@@ -164,7 +164,7 @@ impl<P: Planner> Controller<P> {
 
     /// One controller tick at ROS time `now`.
     pub fn tick(&mut self, now: Time) -> Tick {
-        let needs_image = self.params.observation == ObservationMode::Image;
+        let needs_image = self.params.observation != ObservationMode::State;
         let state_age = Self::age(self.state.as_ref().map(|s| s.1), now);
         let image_age = Self::age(self.image.as_ref().map(|s| s.1), now);
         let (Some(state_age), true) = (state_age, !needs_image || image_age.is_some()) else {

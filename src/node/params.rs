@@ -13,6 +13,8 @@ pub enum ObservationMode {
     Image,
     /// The joint state (positions, or positions and velocities, as the model's input size says).
     State,
+    /// Image and joint state together (a `cnn_state` model).
+    Both,
 }
 
 /// What the node publishes.
@@ -39,7 +41,7 @@ pub struct Spec {
 /// Every parameter the node accepts (`ndp_policy --help` prints this table).
 pub const SPECS: &[Spec] = &[
     Spec { name: "checkpoint", description: "run directory with config.yaml and model.safetensors", default: "(required)", range: "an existing directory" },
-    Spec { name: "observation", description: "what the network reads", default: "state", range: "image | state" },
+    Spec { name: "observation", description: "what the network reads (both: a cnn_state model)", default: "state", range: "image | state | both" },
     Spec { name: "joint_names", description: "joints in controller order (the DMP's DoF order)", default: "(required)", range: "as many as the model's DoF" },
     Spec { name: "joint_state_topic", description: "sensor_msgs/JointState input", default: "/joint_states", range: "a topic name" },
     Spec { name: "image_topic", description: "sensor_msgs/Image input (rgb8, bgr8, mono8)", default: "/camera/image_raw", range: "a topic name" },
@@ -190,16 +192,11 @@ impl NodeParams {
         let observation = match r.string("observation", "state")?.as_str() {
             "image" => ObservationMode::Image,
             "state" => ObservationMode::State,
-            "both" => {
-                return Err(bad(
-                    "observation",
-                    "`both` needs a fused image+state model, which is not implemented yet".into(),
-                ))
-            }
+            "both" => ObservationMode::Both,
             o => {
                 return Err(bad(
                     "observation",
-                    format!("`{o}`: expected image or state"),
+                    format!("`{o}`: expected image, state or both"),
                 ))
             }
         };

@@ -35,16 +35,21 @@ impl PolicyPlanner {
                 ),
             ));
         }
+        // How many state values the model reads: d (positions) or 2d (and velocities).
+        let state_inputs = |n: usize| -> Result<bool> {
+            match n {
+                _ if n == d => Ok(false),
+                _ if n == 2 * d => Ok(true),
+                _ => Err(Error::invalid(
+                    "parameter joint_names",
+                    format!("the model in {ckpt} reads {n} state values; {d} joints give {d} (positions) or {} (positions and velocities)", 2 * d),
+                )),
+            }
+        };
         let with_velocities = match (params.observation, cfg.encoder) {
             (ObservationMode::Image, EncoderKind::DigitCnn) => false,
-            (ObservationMode::State, EncoderKind::Mlp) if cfg.input_size == d => false,
-            (ObservationMode::State, EncoderKind::Mlp) if cfg.input_size == 2 * d => true,
-            (ObservationMode::State, EncoderKind::Mlp) => {
-                return Err(Error::invalid(
-                    "parameter joint_names",
-                    format!("the state model in {ckpt} reads {} values; {d} joints give {d} (positions) or {} (positions and velocities)", cfg.input_size, 2 * d),
-                ))
-            }
+            (ObservationMode::State, EncoderKind::Mlp) => state_inputs(cfg.input_size)?,
+            (ObservationMode::Both, EncoderKind::CnnState) => state_inputs(cfg.state_size)?,
             (mode, enc) => {
                 return Err(Error::invalid(
                     "parameter observation",
@@ -71,23 +76,26 @@ impl Planner for PolicyPlanner {
         let d = s.positions.len();
         let pos: Vec<f32> = s.positions.iter().map(|&v| v as f32).collect();
         let y0 = Tensor::from_slice(&pos, (1, d), &self.device)?;
-        let obs = match self.mode {
-            ObservationMode::Image => {
-                let px = input
-                    .image
-                    .ok_or_else(|| Error::invalid("observation", "no image yet"))?;
-                let side = (px.len() as f64).sqrt() as usize;
-                Tensor::from_slice(px, (1, 1, side, side), &self.device)?
-            }
-            ObservationMode::State => {
-                let mut v = pos.clone();
-                if self.with_velocities {
-                    v.extend(s.velocities.iter().map(|&x| x as f32));
-                }
-                Tensor::from_vec(v.clone(), (1, v.len()), &self.device)?
-            }
+        let image = || -> Result<Tensor> {
+            let px = input
+                .image
+                .ok_or_else(|| Error::invalid("observation", "no image yet"))?;
+            let side = (px.len() as f64).sqrt() as usize;
+            Ok(Tensor::from_slice(px, (1, 1, side, side), &self.device)?)
         };
-        let raw = self.policy.raw(&obs)?;
+        let state = || -> Result<Tensor> {
+            let mut v = pos.clone();
+            if self.with_velocities {
+                v.extend(s.velocities.iter().map(|&x| x as f32));
+            }
+            let n = v.len();
+            Ok(Tensor::from_vec(v, (1, n), &self.device)?)
+        };
+        let raw = match self.mode {
+            ObservationMode::Image => self.policy.raw(&image()?)?,
+            ObservationMode::State => self.policy.raw(&state()?)?,
+            ObservationMode::Both => self.policy.raw_fused(&image()?, &state()?)?,
+        };
         let (g, w) = self.policy.dmp_params(&raw, &y0)?;
         let to64 = |t: Tensor| -> Result<Vec<f64>> {
             Ok(t.flatten_all()?

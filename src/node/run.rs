@@ -66,7 +66,7 @@ pub fn run<T: Transport, P: Planner>(
             transport.subscribe::<JointState>(&names.resolve(&p.joint_state_topic), p.state_qos)?;
         streams.push(s.map(Input::Joints).boxed());
     }
-    if p.observation == ObservationMode::Image {
+    if p.observation != ObservationMode::State {
         let s = transport.subscribe::<Image>(&names.resolve(&p.image_topic), p.image_qos)?;
         streams.push(s.map(Input::Image).boxed());
     }

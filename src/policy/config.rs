@@ -35,6 +35,9 @@ pub enum EncoderKind {
     DigitCnn,
     /// An MLP on a state vector.
     Mlp,
+    /// Both, fused: the digit CNN's 200 image features beside an MLP's features of the state
+    /// (`state_size` values), concatenated before the head. For the node's `observation: both`.
+    CnnState,
 }
 
 /// How the image encoder convolves. Both give the same function and parameters (checkpoints
@@ -57,6 +60,9 @@ pub struct PolicyConfig {
     pub encoder: EncoderKind,
     /// Image side for `digit_cnn` (images are resized to it), state dimension for `mlp`.
     pub input_size: usize,
+    /// State values read by `cnn_state` (joint positions, or positions and velocities).
+    #[serde(default)]
+    pub state_size: usize,
     /// Convolution implementation of `digit_cnn`: im2col (default) or candle.
     #[serde(default)]
     pub conv: ConvImpl,
@@ -98,7 +104,16 @@ impl PolicyConfig {
         };
         pos("dof", self.dof)?;
         pos("input_size", self.input_size)?;
-        if self.encoder == EncoderKind::DigitCnn && self.input_size < 16 {
+        if self.encoder == EncoderKind::CnnState {
+            pos("state_size", self.state_size)?;
+            if self.encoder_hidden.is_empty() {
+                return Err(Error::invalid(
+                    "model.encoder_hidden",
+                    "cnn_state needs at least one hidden width for its state MLP",
+                ));
+            }
+        }
+        if self.encoder != EncoderKind::Mlp && self.input_size < 16 {
             return Err(Error::invalid(
                 "model.input_size",
                 format!(

@@ -14,6 +14,8 @@ use crate::error::{Error, Result};
 enum Encoder {
     Cnn(DigitCnn),
     Mlp(Mlp),
+    /// Image CNN and state MLP, features concatenated.
+    Fused(DigitCnn, Mlp),
 }
 
 /// A policy network with parameters under `encoder.*` and `head.*`.
@@ -36,25 +38,13 @@ impl Policy {
                 FEATURES,
             ),
             EncoderKind::Mlp => {
-                let hidden = &cfg.encoder_hidden;
-                match hidden.split_last() {
-                    Some((&last, rest)) => (
-                        Encoder::Mlp(Mlp::new(
-                            cfg.input_size,
-                            rest,
-                            last,
-                            true,
-                            vb.pp("encoder"),
-                        )?),
-                        last,
-                    ),
-                    None => {
-                        return Err(Error::invalid(
-                            "model.encoder_hidden",
-                            "the mlp encoder needs at least one hidden width",
-                        ))
-                    }
-                }
+                let (mlp, width) = state_mlp(cfg, cfg.input_size, vb.pp("encoder"))?;
+                (Encoder::Mlp(mlp), width)
+            }
+            EncoderKind::CnnState => {
+                let cnn = DigitCnn::new(cfg.input_size, cfg.conv, vb.pp("encoder.image"))?;
+                let (mlp, width) = state_mlp(cfg, cfg.state_size, vb.pp("encoder.state"))?;
+                (Encoder::Fused(cnn, mlp), FEATURES + width)
             }
         };
         let out = match cfg.kind {
@@ -93,7 +83,25 @@ impl Policy {
         let feats = match &self.encoder {
             Encoder::Cnn(c) => c.forward(obs)?,
             Encoder::Mlp(m) => m.forward(obs)?,
+            Encoder::Fused(..) => {
+                return Err(Error::invalid(
+                    "model.encoder",
+                    "cnn_state reads an image and a state: call raw_fused",
+                ))
+            }
         };
+        Ok(self.head.forward(&feats)?)
+    }
+
+    /// Raw head output (B, out) of a `cnn_state` model: images (B, 1, S, S), states (B, state_size).
+    pub fn raw_fused(&self, image: &Tensor, state: &Tensor) -> Result<Tensor> {
+        let Encoder::Fused(cnn, mlp) = &self.encoder else {
+            return Err(Error::invalid(
+                "model.encoder",
+                "only a cnn_state model reads an image and a state together",
+            ));
+        };
+        let feats = Tensor::cat(&[&cnn.forward(image)?, &mlp.forward(state)?], D::Minus1)?;
         Ok(self.head.forward(&feats)?)
     }
 
@@ -134,5 +142,17 @@ impl Policy {
         let rg = ((g - y0)? / self.cfg.goal_scale)?;
         let rw = (w.reshape((b, ()))? / self.cfg.weight_scale)?;
         Ok(Tensor::cat(&[&rg, &rw], D::Minus1)?.to_dtype(DType::F32)?)
+    }
+}
+
+/// The MLP encoder of a state vector of `inputs` values: hidden widths from
+/// `model.encoder_hidden`, the last one being the feature width.
+fn state_mlp(cfg: &PolicyConfig, inputs: usize, vb: VarBuilder) -> Result<(Mlp, usize)> {
+    match cfg.encoder_hidden.split_last() {
+        Some((&last, rest)) => Ok((Mlp::new(inputs, rest, last, true, vb)?, last)),
+        None => Err(Error::invalid(
+            "model.encoder_hidden",
+            "the state encoder needs at least one hidden width",
+        )),
     }
 }

@@ -94,6 +94,12 @@ impl BcData {
         let want: Vec<usize> = match cfg.encoder {
             EncoderKind::DigitCnn => vec![1, cfg.input_size, cfg.input_size],
             EncoderKind::Mlp => vec![cfg.input_size],
+            EncoderKind::CnnState => {
+                return Err(Error::invalid(
+                    "model.encoder",
+                    format!("{what}: cnn_state needs images and states together; this dataset has one observation per sample (digits: images only)"),
+                ))
+            }
         };
         if o[1..] != want[..] {
             return Err(shape_err(

@@ -200,7 +200,9 @@ fn train_step(
     let (s, dof, pts) = (cfg.model.input_size, cfg.model.dof, policy.points());
     let obs_shape = |b: usize| -> Vec<usize> {
         match cfg.model.encoder {
-            ndp_ros::policy::EncoderKind::DigitCnn => vec![b, 1, s, s],
+            ndp_ros::policy::EncoderKind::DigitCnn | ndp_ros::policy::EncoderKind::CnnState => {
+                vec![b, 1, s, s]
+            }
             ndp_ros::policy::EncoderKind::Mlp => vec![b, s],
         }
     };
