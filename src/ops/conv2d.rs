@@ -401,19 +401,27 @@ impl CustomOp3 for ConvOp {
                 dymat
             }
         })?;
-        let mut dw = vec![0f32; g.cout * k];
-        // SAFETY: dymat is cout x ncol, cols k x ncol (read transposed), dw cout x k.
+        // dW^T (k x cout) = cols . dY^T: the long ncol axis is contiguous in both operands as
+        // gemm packs them (the other orientation, dY . cols^T, packs cols with a stride).
+        let mut dwt = Scratch::new(k * g.cout);
+        // SAFETY: cols is k x ncol, dymat cout x ncol (read transposed), dwt k x cout.
         unsafe {
             sgemm(
+                k,
                 g.cout,
-                k,
                 ncol,
-                dw.as_mut_ptr(),
-                k,
+                dwt.as_mut_ptr(),
+                g.cout,
                 false,
-                View::rows(dymat.as_ptr(), ncol),
-                View::transposed(cols.as_ptr(), ncol),
+                View::rows(cols.as_ptr(), ncol),
+                View::transposed(dymat.as_ptr(), ncol),
             );
+        }
+        let mut dw = vec![0f32; g.cout * k];
+        for (r, row) in dwt.chunks_exact(g.cout).enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                dw[c * k + r] = *v;
+            }
         }
         drop(cols);
         let dx = if x.track_op() {
