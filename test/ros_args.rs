@@ -200,8 +200,8 @@ fn node_parameters_are_validated_with_the_name() {
         ),
         (
             "observation",
-            ParamValue::String("both".into()),
-            "not implemented",
+            ParamValue::String("stereo".into()),
+            "`stereo`: expected image, state or both",
         ),
         ("frobnicate", ParamValue::Bool(true), "parameter frobnicate"),
     ];
