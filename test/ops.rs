@@ -24,6 +24,28 @@ fn rel_err(a: &Tensor, b: &Tensor) -> f32 {
     (diff / norm.max(1e-30)).sqrt()
 }
 
+/// ||a - b|| / ||scale||, where `scale` is the same quantity computed from the inputs' absolute
+/// values: the sum of |terms| that roundoff is relative to (a sum that cancels to near zero,
+/// like the bias gradient of a single channel, would make a plain relative error meaningless).
+fn err_vs_terms(a: &Tensor, b: &Tensor, scale: &Tensor) -> f32 {
+    let diff = (a - b)
+        .unwrap()
+        .sqr()
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    let norm = scale
+        .sqr()
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    (diff / norm.max(1e-30)).sqrt()
+}
+
 fn randn(shape: &[usize]) -> Tensor {
     Tensor::randn(0f32, 1.0, shape, &Device::Cpu).unwrap()
 }
@@ -121,10 +143,12 @@ proptest! {
         let r = randn(want_y.dims());
         let ours = run(&c, true, &x, &w, &b, &r);
         let theirs = run(&c, false, &x, &w, &b, &r);
-        for (name, (a, t)) in ["y", "dx", "dw", "db"].iter().zip(ours.iter().zip(&theirs)) {
+        let abs = |t: &Tensor| t.abs().unwrap();
+        let terms = run(&c, false, &abs(&x), &abs(&w), &abs(&b), &abs(&r));
+        for (name, ((a, t), s)) in ["y", "dx", "dw", "db"].iter().zip(ours.iter().zip(&theirs).zip(&terms)) {
             prop_assert_eq!(a.dims(), t.dims(), "{} shape", name);
-            let e = rel_err(a, t);
-            prop_assert!(e < 1e-5, "{name}: relative error {e} for {c:?}");
+            let e = err_vs_terms(a, t, s);
+            prop_assert!(e < 1e-5, "{name}: error {e} (relative to the terms) for {c:?}");
         }
     }
 
@@ -147,7 +171,8 @@ proptest! {
         prop_assert!((yr - xd).abs() <= 1e-5 * scale, "<y0,r> {yr} vs <x,dX> {xd} for {c:?}");
         prop_assert!((yr - wd).abs() <= 1e-5 * scale, "<y0,r> {yr} vs <w,dW> {wd} for {c:?}");
         let want_db = r.sum((0, 2, 3)).unwrap();
-        prop_assert!(rel_err(&db, &want_db) < 1e-5, "db for {c:?}");
+        let db_terms = r.abs().unwrap().sum((0, 2, 3)).unwrap();
+        prop_assert!(err_vs_terms(&db, &want_db, &db_terms) < 1e-5, "db for {c:?}");
     }
 
     /// The fused conv + ReLU + pool equals candle's conv -> relu -> max_pool2d forward, and
@@ -169,21 +194,23 @@ proptest! {
             .broadcast_add(&b.reshape((1, c.cout, 1, 1)).unwrap()).unwrap()
             .relu().unwrap().max_pool2d(2).unwrap();
         let r = randn(want.dims());
-        let grads = |fused: bool| {
-            let (xv, wv, bv) = (Var::from_tensor(&x).unwrap(), Var::from_tensor(&w).unwrap(), Var::from_tensor(&b).unwrap());
+        let grads = |fused: bool, x: &Tensor, w: &Tensor, b: &Tensor, r: &Tensor| {
+            let (xv, wv, bv) = (Var::from_tensor(x).unwrap(), Var::from_tensor(w).unwrap(), Var::from_tensor(b).unwrap());
             let y = if fused {
                 conv2d_relu_pool2(&xv, &wv, &bv, spec).unwrap()
             } else {
                 relu_max_pool2(&conv2d(&xv, &wv, &bv, spec).unwrap()).unwrap()
             };
-            let g = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+            let g = (&y * r).unwrap().sum_all().unwrap().backward().unwrap();
             [y, g.get(&xv).unwrap().clone(), g.get(&wv).unwrap().clone(), g.get(&bv).unwrap().clone()]
         };
-        let (fused, separate) = (grads(true), grads(false));
+        let (fused, separate) = (grads(true, &x, &w, &b, &r), grads(false, &x, &w, &b, &r));
+        let abs = |t: &Tensor| t.abs().unwrap();
+        let terms = grads(false, &abs(&x), &abs(&w), &abs(&b), &abs(&r));
         prop_assert!(rel_err(&fused[0], &want) < 1e-5, "y for {c:?}");
-        for (name, (a, t)) in ["y", "dx", "dw", "db"].iter().zip(fused.iter().zip(&separate)) {
-            let e = rel_err(a, t);
-            prop_assert!(e < 1e-5, "{name}: relative error {e} for {c:?}");
+        for (name, ((a, t), s)) in ["y", "dx", "dw", "db"].iter().zip(fused.iter().zip(&separate).zip(&terms)) {
+            let e = err_vs_terms(a, t, s);
+            prop_assert!(e < 1e-5, "{name}: error {e} (relative to the terms) for {c:?}");
         }
     }
 
@@ -234,12 +261,14 @@ fn digit_layers_match_and_the_image_gets_no_gradient() {
         let b = randn(&[cout]);
         let r = randn(&[64, cout, side - 4, side - 4]);
         let theirs = run(&c, false, &x, &w, &b, &r);
+        let abs = |t: &Tensor| t.abs().unwrap();
+        let terms = run(&c, false, &abs(&x), &abs(&w), &abs(&b), &abs(&r));
         // One thread and two (the split by columns and by samples).
         for threads in [1, 2] {
             ndp_ros::ops::threads::set_threads(threads);
             let ours = run(&c, true, &x, &w, &b, &r);
-            for (a, t) in ours.iter().zip(&theirs) {
-                assert!(rel_err(a, t) < 1e-5, "{threads} threads");
+            for ((a, t), s) in ours.iter().zip(&theirs).zip(&terms) {
+                assert!(err_vs_terms(a, t, s) < 1e-5, "{threads} threads");
             }
         }
         ndp_ros::ops::threads::set_threads(1);
