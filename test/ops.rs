@@ -1,49 +1,28 @@
 //! The fast ops against candle's own: im2col conv2d (forward, dX, dW, db) over many shapes,
-//! strides and paddings, and the fused ReLU + max-pool, within 1e-5 normwise.
+//! strides and paddings, and the fused ReLU + max-pool, within 1e-5 normwise (relative to the
+//! sum of |terms| for gradients).
 
 use candle_core::{Device, Tensor, Var};
 use ndp_ros::ops::{conv2d, conv2d_relu_pool2, relu_max_pool2, ConvSpec};
 use proptest::prelude::*;
 
 fn rel_err(a: &Tensor, b: &Tensor) -> f32 {
-    let diff = (a - b)
-        .unwrap()
-        .sqr()
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
-    let norm = b
-        .sqr()
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
-    (diff / norm.max(1e-30)).sqrt()
+    err_vs_terms(a, b, b)
 }
 
 /// ||a - b|| / ||scale||, where `scale` is the same quantity computed from the inputs' absolute
 /// values: the sum of |terms| that roundoff is relative to (a sum that cancels to near zero,
 /// like the bias gradient of a single channel, would make a plain relative error meaningless).
 fn err_vs_terms(a: &Tensor, b: &Tensor, scale: &Tensor) -> f32 {
-    let diff = (a - b)
-        .unwrap()
-        .sqr()
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
-    let norm = scale
-        .sqr()
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
-    (diff / norm.max(1e-30)).sqrt()
+    let sq = |t: &Tensor| {
+        t.sqr()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    };
+    (sq(&(a - b).unwrap()) / sq(scale).max(1e-30)).sqrt()
 }
 
 fn randn(shape: &[usize]) -> Tensor {
