@@ -1,6 +1,7 @@
 //! `ndp`: data, training, evaluation and benchmarks (see README and cli.md).
 //! Every `--json` output is one JSON object on the last line of stdout; the rest goes to stderr.
 
+mod bag;
 mod bench;
 #[cfg(feature = "dds")]
 mod bench_dds;
@@ -39,6 +40,11 @@ enum Cmd {
     TrainBc(train::TrainArgs),
     /// Trajectory loss of a trained run on its training and held-out data.
     Eval(train::EvalArgs),
+    /// rosbag2 bags (MCAP or sqlite3), read without ROS.
+    Bag {
+        #[command(subcommand)]
+        cmd: bag::BagCmd,
+    },
     /// Speed measurements (medians and percentiles; --json for machines).
     Bench {
         #[command(subcommand)]
@@ -64,6 +70,7 @@ fn main() -> ExitCode {
         Cmd::InitModel(a) => train::init_model(a),
         Cmd::TrainBc(a) => train::train_bc(a),
         Cmd::Eval(a) => train::eval(a),
+        Cmd::Bag { cmd } => bag::run(cmd),
         Cmd::Bench { cmd } => bench::run(cmd),
     };
     match result {

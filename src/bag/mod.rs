@@ -1,0 +1,139 @@
+//! rosbag2 bags without ROS: a bag directory (metadata.yaml + .mcap or .db3 files, split bags
+//! too) or a bare .mcap / .db3 file; messages in log-time order, CDR decoded into msgs types.
+//! Every error names the file (and the topic and offset where there is one).
+//!
+//! Unfinished (see README): writing bags, datasets and BC from bags, `ndp collect`.
+
+pub mod cdr;
+mod mcap_file;
+mod metadata;
+mod sqlite_file;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// How a bag stores its messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Storage {
+    Mcap,
+    Sqlite3,
+}
+
+/// One serialized message as stored: full CDR, 4-byte encapsulation header included.
+#[derive(Clone, Debug)]
+pub struct BagMessage {
+    pub topic: String,
+    /// ROS type, e.g. `sensor_msgs/msg/JointState`.
+    pub msg_type: String,
+    pub log_time_ns: u64,
+    pub data: Vec<u8>,
+    /// Where it came from, for errors: the file, and the message's position in it.
+    pub file: PathBuf,
+    pub index: usize,
+}
+
+/// An opened bag: its storage files, in order.
+#[derive(Clone, Debug)]
+pub struct Bag {
+    pub storage: Storage,
+    pub files: Vec<PathBuf>,
+}
+
+/// What `ndp bag info` prints.
+#[derive(Clone, Debug, Serialize)]
+pub struct TopicInfo {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub msg_type: String,
+    pub count: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BagInfo {
+    pub storage: Storage,
+    pub duration_s: f64,
+    pub messages: u64,
+    pub topics: Vec<TopicInfo>,
+}
+
+fn storage_of(file: &Path) -> Result<Storage> {
+    match file.extension().and_then(|e| e.to_str()) {
+        Some("mcap") => Ok(Storage::Mcap),
+        Some("db3") => Ok(Storage::Sqlite3),
+        _ => Err(Error::invalid(
+            file.display().to_string(),
+            "not a bag: expected a bag directory (with metadata.yaml), a .mcap or a .db3 file",
+        )),
+    }
+}
+
+impl Bag {
+    /// A bag directory (reads its metadata.yaml) or a single storage file.
+    pub fn open(path: &Path) -> Result<Bag> {
+        if path.is_dir() {
+            let meta = metadata::Metadata::read(&path.join("metadata.yaml"))?;
+            let files: Vec<PathBuf> = meta.files.iter().map(|f| path.join(f)).collect();
+            if let Some(missing) = files.iter().find(|f| !f.exists()) {
+                return Err(Error::invalid(
+                    path.join("metadata.yaml").display().to_string(),
+                    format!("lists {}, which does not exist", missing.display()),
+                ));
+            }
+            return Ok(Bag {
+                storage: meta.storage,
+                files,
+            });
+        }
+        if !path.exists() {
+            return Err(Error::invalid(path.display().to_string(), "no such bag"));
+        }
+        Ok(Bag {
+            storage: storage_of(path)?,
+            files: vec![path.to_path_buf()],
+        })
+    }
+
+    /// Every message of every file, in log-time order (stable across files).
+    pub fn messages(&self) -> Result<Vec<BagMessage>> {
+        let mut all = Vec::new();
+        for f in &self.files {
+            match self.storage {
+                Storage::Mcap => mcap_file::read(f, &mut all)?,
+                Storage::Sqlite3 => sqlite_file::read(f, &mut all)?,
+            }
+        }
+        all.sort_by_key(|m| m.log_time_ns);
+        Ok(all)
+    }
+
+    /// Topics, types, counts and duration, from the messages themselves.
+    pub fn info(&self) -> Result<BagInfo> {
+        let msgs = self.messages()?;
+        let mut topics: BTreeMap<&str, TopicInfo> = BTreeMap::new();
+        for m in &msgs {
+            topics
+                .entry(&m.topic)
+                .or_insert_with(|| TopicInfo {
+                    name: m.topic.clone(),
+                    msg_type: m.msg_type.clone(),
+                    count: 0,
+                })
+                .count += 1;
+        }
+        let span = match (msgs.first(), msgs.last()) {
+            (Some(a), Some(b)) => (b.log_time_ns - a.log_time_ns) as f64 * 1e-9,
+            _ => 0.0,
+        };
+        Ok(BagInfo {
+            storage: self.storage,
+            duration_s: span,
+            messages: msgs.len() as u64,
+            topics: topics.into_values().collect(),
+        })
+    }
+}
