@@ -138,3 +138,149 @@ fn bad_bags_are_clear_errors() {
         .to_string();
     assert!(e.contains("not a bag"), "{e}");
 }
+
+/// A bag this package writes (MCAP, zstd chunks, metadata.yaml) is read back by our reader and
+/// by `rosbags` with every message equal, and its ros2msg schemas equal rosbags' own.
+#[test]
+fn bags_we_write_read_back_equal_here_and_in_rosbags() {
+    use ndp_ros::bag::BagWriter;
+    use ndp_ros::msgs::{DmpPlan, Header};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ours");
+    let js = |i: usize| JointState {
+        header: Header {
+            stamp: Time {
+                sec: i as i32,
+                nanosec: 11,
+            },
+            frame_id: "base".into(),
+        },
+        name: vec!["a".into(), "b".into()],
+        position: vec![i as f64 * 0.25, -1.5],
+        velocity: vec![],
+        effort: vec![0.5],
+    };
+    let plan = |i: usize| DmpPlan {
+        header: Header {
+            stamp: Time {
+                sec: 3,
+                nanosec: i as u32,
+            },
+            frame_id: String::new(),
+        },
+        joint_names: vec!["a".into(), "b".into()],
+        y0: vec![0.1, 0.2],
+        dy0: vec![0.0, 0.0],
+        g: vec![1.0, i as f64],
+        w: (0..10).map(|k| k as f64 - 4.5).collect(),
+        n_basis: 5,
+        k: 5,
+        a_z: 25.0,
+        a_x: 1.0,
+        dt: 1.0 / 300.0,
+    };
+    let mut w = BagWriter::create(&path).unwrap();
+    for i in 0..40 {
+        w.write("/joint_states", 1_000 + i as u64 * 10, &js(i))
+            .unwrap();
+        if i % 10 == 0 {
+            w.write("/ndp_policy/dmp_plan", 1_001 + i as u64 * 10, &plan(i))
+                .unwrap();
+        }
+    }
+    // One of every other type, for the schema check against rosbags' definitions.
+    w.write("/image", 2_000, &ndp_ros::msgs::Image::default())
+        .unwrap();
+    w.write("/pose", 2_000, &ndp_ros::msgs::PoseStamped::default())
+        .unwrap();
+    w.write("/traj", 2_000, &ndp_ros::msgs::JointTrajectory::default())
+        .unwrap();
+    w.write("/cmd", 2_000, &ndp_ros::msgs::Float64MultiArray::default())
+        .unwrap();
+    w.write("/clock", 2_000, &ndp_ros::msgs::Clock::default())
+        .unwrap();
+    let e = w
+        .write("/joint_states", 5_000, &plan(0))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("carries sensor_msgs/msg/JointState"), "{e}");
+    w.finish().unwrap();
+    assert!(
+        BagWriter::create(&path).is_err(),
+        "an existing bag is never overwritten"
+    );
+
+    // Our reader.
+    let bag = Bag::open(&path).unwrap();
+    assert_eq!(bag.storage, Storage::Mcap);
+    let msgs = bag.messages().unwrap();
+    let got: Vec<JointState> = msgs
+        .iter()
+        .filter(|m| m.topic == "/joint_states")
+        .map(|m| m.decode().unwrap())
+        .collect();
+    assert_eq!(got, (0..40).map(js).collect::<Vec<_>>());
+    let plans: Vec<DmpPlan> = msgs
+        .iter()
+        .filter(|m| m.topic == "/ndp_policy/dmp_plan")
+        .map(|m| m.decode().unwrap())
+        .collect();
+    assert_eq!(plans, [0, 10, 20, 30].map(plan));
+
+    // rosbags.
+    let out = Command::new(python())
+        .arg("test/bags/read_bag.py")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let theirs: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["topic"] == "/joint_states")
+        .collect();
+    assert_eq!(theirs.len(), 40);
+    for (i, l) in theirs.iter().enumerate() {
+        let want = js(i);
+        assert_eq!(l["t"], 1_000 + i as u64 * 10);
+        assert_eq!(l["msg"]["header"]["stamp"]["sec"], want.header.stamp.sec);
+        assert_eq!(l["msg"]["header"]["stamp"]["nanosec"], 11);
+        assert_eq!(l["msg"]["header"]["frame_id"], "base");
+        assert_eq!(l["msg"]["name"], serde_json::json!(want.name));
+        assert_eq!(l["msg"]["position"], serde_json::json!(want.position));
+        assert_eq!(l["msg"]["velocity"], serde_json::json!(want.velocity));
+        assert_eq!(l["msg"]["effort"], serde_json::json!(want.effort));
+    }
+    let theirs: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["topic"] == "/ndp_policy/dmp_plan")
+        .collect();
+    assert_eq!(theirs.len(), 4);
+    for (l, want) in theirs.iter().zip([0, 10, 20, 30].map(plan)) {
+        assert_eq!(l["type"], "ndp_ros_msgs/msg/DmpPlan");
+        assert_eq!(l["msg"]["g"], serde_json::json!(want.g));
+        assert_eq!(l["msg"]["w"], serde_json::json!(want.w));
+        assert_eq!(l["msg"]["dt"], serde_json::json!(want.dt));
+        assert_eq!(l["msg"]["k"], 5);
+        assert_eq!(
+            l["msg"]["header"]["stamp"]["nanosec"],
+            want.header.stamp.nanosec
+        );
+    }
+    let schemas: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l.get("schema").is_some()).collect();
+    assert_eq!(
+        schemas.len(),
+        6,
+        "the schemas of the six standard types checked: {lines:?}"
+    );
+    assert!(schemas.iter().all(|s| s["equal"] == true), "{schemas:?}");
+}

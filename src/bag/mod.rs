@@ -2,12 +2,16 @@
 //! too) or a bare .mcap / .db3 file; messages in log-time order, CDR decoded into msgs types.
 //! Every error names the file (and the topic and offset where there is one).
 //!
-//! Unfinished (see README): writing bags, datasets and BC from bags, `ndp collect`.
+//! Writing: MCAP bags with metadata.yaml (writer.rs).
+//! Unfinished (see README): datasets and BC from bags, `ndp collect`.
 
 pub mod cdr;
 mod mcap_file;
 mod metadata;
 mod sqlite_file;
+mod writer;
+
+pub use writer::BagWriter;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -2,6 +2,7 @@
 //! serialise to the same CDR as the C++/Python types; each carries its ROS type name.
 
 mod builtin;
+pub mod definition;
 mod geometry;
 mod ndp;
 mod rosgraph;
