@@ -51,6 +51,16 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 1000.0)]
         rate: f64,
     },
+    /// Reading and decoding a rosbag2 bag of JointState messages (writes it first if missing).
+    Bag {
+        #[arg(long)]
+        json: bool,
+        /// The bag directory; created with --messages JointState messages if it does not exist.
+        #[arg(long)]
+        bag: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: usize,
+    },
     /// One Adam step of the digit model at batch 64, and batch-1 inference.
     TrainStep {
         #[arg(long)]
@@ -93,6 +103,11 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
             samples,
             rate,
         } => crate::bench_dds::latency(json, &model, samples, rate),
+        BenchCmd::Bag {
+            json,
+            bag,
+            messages,
+        } => bag_read(json, &bag, messages),
         BenchCmd::TrainStep {
             json,
             config,
@@ -243,6 +258,54 @@ fn train_step(
         "rayon_threads": std::env::var("RAYON_NUM_THREADS").unwrap_or_default(),
     });
     report(as_json, &out);
+    Ok(())
+}
+
+/// Reads every message of `path` and decodes each JointState; one timed pass after a warm one
+/// (so both this and rosbags read from the page cache).
+fn bag_read(as_json: bool, path: &std::path::Path, n: usize) -> Result<()> {
+    use ndp_ros::bag::{Bag, BagWriter};
+    use ndp_ros::msgs::{Header, JointState, Time};
+    if !path.exists() {
+        let mut w = BagWriter::create(path)?;
+        for i in 0..n {
+            let js = JointState {
+                header: Header {
+                    stamp: Time::from_nanos(i as i64 * 1_000_000),
+                    frame_id: "base".into(),
+                },
+                name: (1..=7).map(|j| format!("joint{j}")).collect(),
+                position: (0..7).map(|j| (i * 7 + j) as f64 * 1e-3).collect(),
+                velocity: vec![0.0; 7],
+                effort: vec![],
+            };
+            w.write("/joint_states", i as u64 * 1_000_000, &js)?;
+        }
+        w.finish()?;
+    }
+    let bag = Bag::open(path)?;
+    let pass = || -> Result<(usize, usize, f64)> {
+        let t = Instant::now();
+        let msgs = bag.messages()?;
+        let mut bytes = 0;
+        let mut checksum = 0.0;
+        for m in &msgs {
+            bytes += m.data.len();
+            let js: JointState = m.decode()?;
+            checksum += js.position[0];
+        }
+        std::hint::black_box(checksum);
+        Ok((msgs.len(), bytes, t.elapsed().as_secs_f64()))
+    };
+    pass()?;
+    let (count, bytes, secs) = pass()?;
+    report(
+        as_json,
+        &json!({
+            "bag": path.display().to_string(), "messages": count, "seconds": secs,
+            "messages_per_s": count as f64 / secs, "mb_per_s": bytes as f64 / secs / 1e6,
+        }),
+    );
     Ok(())
 }
 
