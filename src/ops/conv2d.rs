@@ -6,12 +6,15 @@
 
 use std::sync::Mutex;
 
-use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Storage, Tensor};
+use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 
+use super::data::{f32_slice, with_f32};
 use super::gemm::{sgemm, View};
 use super::scratch::Scratch;
 use super::threads::split;
+
+/// The op's name in errors.
+const OP: &str = "conv2d";
 
 /// Stride and zero padding (the same along both axes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,16 +192,6 @@ struct Out(*mut f32);
 unsafe impl Send for Out {}
 unsafe impl Sync for Out {}
 
-fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
-    let CpuStorage::F32(v) = s else {
-        candle_core::bail!("conv2d: {what} must be f32, got {:?}", s.dtype())
-    };
-    let (a, b) = l
-        .contiguous_offsets()
-        .ok_or_else(|| candle_core::Error::Msg(format!("conv2d: {what} must be contiguous")))?;
-    Ok(&v[a..b])
-}
-
 /// The forward op; it keeps its im2col matrix for the backward pass.
 struct ConvOp {
     spec: ConvSpec,
@@ -287,15 +280,6 @@ fn im2col_all(g: &Geom, x: &[f32]) -> Scratch {
     cols
 }
 
-/// The f32 data of a contiguous CPU tensor, with what to call it in errors.
-fn with_data<R>(t: &Tensor, what: &str, f: impl FnOnce(&[f32]) -> R) -> candle_core::Result<R> {
-    let (s, l) = t.storage_and_layout();
-    let Storage::Cpu(s) = &*s else {
-        candle_core::bail!("conv2d: the im2col path runs on the CPU only")
-    };
-    Ok(f(f32_slice(s, l, what)?))
-}
-
 impl CustomOp3 for ConvOp {
     fn name(&self) -> &'static str {
         "im2col-conv2d"
@@ -315,9 +299,9 @@ impl CustomOp3 for ConvOp {
             candle_core::bail!("conv2d: bias {:?} must be [{}]", lb.dims(), g.cout);
         }
         let (x, w, bias) = (
-            f32_slice(sx, lx, "input")?,
-            f32_slice(sw, lw, "weight")?,
-            f32_slice(sb, lb, "bias")?,
+            f32_slice(OP, sx, lx, "input")?,
+            f32_slice(OP, sw, lw, "weight")?,
+            f32_slice(OP, sb, lb, "bias")?,
         );
         let (ncol, hwo) = (g.ncol(), g.hw_out());
         if self.pool && (g.ho < 2 || g.wo < 2) {
@@ -363,11 +347,11 @@ impl CustomOp3 for ConvOp {
         let cached = self.cache.lock().expect("cache").take();
         let Cache { cols, winners } = match cached {
             Some(c) => c,
-            None => with_data(x, "input", |xv| -> candle_core::Result<Cache> {
+            None => with_f32(OP, x, "input", |xv| -> candle_core::Result<Cache> {
                 let cols = im2col_all(&g, xv);
                 let winners = if self.pool {
-                    let bias = with_data(b, "bias", |bv| bv.to_vec())?;
-                    with_data(w, "weight", |wv| {
+                    let bias = with_f32(OP, b, "bias", |bv| bv.to_vec())?;
+                    with_f32(OP, w, "weight", |wv| {
                         relu_pool(&g, &conv_mat(&g, wv, &cols), &bias).1
                     })?
                 } else {
@@ -378,7 +362,7 @@ impl CustomOp3 for ConvOp {
         };
         // dY as (Cout, B*HoWo), and db = its row sums.
         let mut db = vec![0f32; g.cout];
-        let dymat = with_data(&dy.contiguous()?, "output gradient", |dyv| {
+        let dymat = with_f32(OP, &dy.contiguous()?, "output gradient", |dyv| {
             if self.pool {
                 // Only the winners of positive windows get gradient.
                 let mut dymat = Scratch::zeroed(g.cout * ncol);
@@ -427,7 +411,7 @@ impl CustomOp3 for ConvOp {
         let dx = if x.track_op() {
             let mut dcols = Scratch::new(k * ncol);
             // SAFETY: w read transposed is k x cout, dymat cout x ncol, dcols k x ncol.
-            with_data(&w.contiguous()?, "weight", |wv| unsafe {
+            with_f32(OP, &w.contiguous()?, "weight", |wv| unsafe {
                 sgemm(
                     k,
                     ncol,

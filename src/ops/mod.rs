@@ -3,6 +3,7 @@
 //! own conv2d backward dominates an image-policy train step on a CPU (README, "Speed").
 
 pub mod conv2d;
+mod data;
 pub mod gemm;
 pub mod pool;
 pub mod scratch;

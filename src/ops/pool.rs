@@ -2,8 +2,11 @@
 //! max(relu(x)) = relu(max(x)), and the gradient goes to the window's first maximum when it
 //! is positive. One op instead of candle's relu + max_pool2d, whose backward takes six.
 
-use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Storage, Tensor};
+use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
+
+use super::data::{f32_slice, with_f32};
+
+const OP: &str = "relu_max_pool2";
 
 struct ReluMaxPool2;
 
@@ -30,16 +33,6 @@ fn dims4(l: &Layout) -> candle_core::Result<(usize, usize, usize)> {
     }
 }
 
-fn f32_data<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [f32]> {
-    let CpuStorage::F32(v) = s else {
-        candle_core::bail!("relu_max_pool2: input must be f32, got {:?}", s.dtype())
-    };
-    let (a, b) = l.contiguous_offsets().ok_or_else(|| {
-        candle_core::Error::Msg("relu_max_pool2: input must be contiguous".into())
-    })?;
-    Ok(&v[a..b])
-}
-
 impl CustomOp1 for ReluMaxPool2 {
     fn name(&self) -> &'static str {
         "relu-max-pool2"
@@ -47,7 +40,7 @@ impl CustomOp1 for ReluMaxPool2 {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let (planes, h, w) = dims4(l)?;
-        let x = f32_data(s, l)?;
+        let x = f32_slice(OP, s, l, "input")?;
         let (ho, wo) = (h / 2, w / 2);
         let mut y = Vec::with_capacity(planes * ho * wo);
         for plane in x.chunks_exact(h * w) {
@@ -65,26 +58,23 @@ impl CustomOp1 for ReluMaxPool2 {
         let (planes, h, w) = dims4(x.layout())?;
         let (ho, wo) = (h / 2, w / 2);
         let dy = dy.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
-        let (s, l) = x.storage_and_layout();
-        let Storage::Cpu(s) = &*s else {
-            candle_core::bail!("relu_max_pool2: runs on the CPU only")
-        };
-        let x_data = f32_data(s, l)?;
         let mut dx = vec![0f32; planes * h * w];
-        for ((plane, dplane), dyp) in x_data
-            .chunks_exact(h * w)
-            .zip(dx.chunks_exact_mut(h * w))
-            .zip(dy.chunks_exact(ho * wo))
-        {
-            for r in 0..ho {
-                for c in 0..wo {
-                    let (i, v) = window_max(plane, w, r, c);
-                    if v > 0.0 {
-                        dplane[i] = dyp[r * wo + c];
+        with_f32(OP, x, "input", |x_data| {
+            for ((plane, dplane), dyp) in x_data
+                .chunks_exact(h * w)
+                .zip(dx.chunks_exact_mut(h * w))
+                .zip(dy.chunks_exact(ho * wo))
+            {
+                for r in 0..ho {
+                    for c in 0..wo {
+                        let (i, v) = window_max(plane, w, r, c);
+                        if v > 0.0 {
+                            dplane[i] = dyp[r * wo + c];
+                        }
                     }
                 }
             }
-        }
+        })?;
         Ok(Some(Tensor::from_vec(dx, x.shape(), x.device())?))
     }
 }
