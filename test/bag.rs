@@ -24,13 +24,17 @@ fn write_bags(dir: &Path) {
     assert!(ok, "test/bags/write_bags.py failed");
 }
 
+/// Every message on `topic`, decoded as `M`.
+fn decoded<M: ndp_ros::msgs::RosMessage>(msgs: &[ndp_ros::bag::BagMessage], topic: &str) -> Vec<M> {
+    msgs.iter()
+        .filter(|m| m.topic == topic)
+        .map(|m| m.decode().unwrap())
+        .collect()
+}
+
 fn check_joint_states(bag: &Bag) {
     let msgs = bag.messages().unwrap();
-    let js: Vec<JointState> = msgs
-        .iter()
-        .filter(|m| m.topic == "/joint_states")
-        .map(|m| m.decode().unwrap())
-        .collect();
+    let js: Vec<JointState> = decoded(&msgs, "/joint_states");
     assert_eq!(js.len(), 50);
     for (i, m) in js.iter().enumerate() {
         let f = i as f64;
@@ -214,17 +218,9 @@ fn bags_we_write_read_back_equal_here_and_in_rosbags() {
     let bag = Bag::open(&path).unwrap();
     assert_eq!(bag.storage, Storage::Mcap);
     let msgs = bag.messages().unwrap();
-    let got: Vec<JointState> = msgs
-        .iter()
-        .filter(|m| m.topic == "/joint_states")
-        .map(|m| m.decode().unwrap())
-        .collect();
+    let got: Vec<JointState> = decoded(&msgs, "/joint_states");
     assert_eq!(got, (0..40).map(js).collect::<Vec<_>>());
-    let plans: Vec<DmpPlan> = msgs
-        .iter()
-        .filter(|m| m.topic == "/ndp_policy/dmp_plan")
-        .map(|m| m.decode().unwrap())
-        .collect();
+    let plans: Vec<DmpPlan> = decoded(&msgs, "/ndp_policy/dmp_plan");
     assert_eq!(plans, [0, 10, 20, 30].map(plan));
 
     // rosbags.
