@@ -252,3 +252,73 @@ fn small_end_to_end_run_learns() {
     }
     assert!(run.join("config.yaml").exists() && run.join("eval.json").exists());
 }
+
+#[test]
+fn train_ppo_prints_the_summary_and_names_bad_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string("config/ppo_reach.yaml").unwrap();
+    let tiny = base
+        .replace("  num_envs: 8\n", "  num_envs: 2\n")
+        .replace("  rollout_steps: 200 ", "  rollout_steps: 20 ")
+        .replace("  minibatches: 32\n", "  minibatches: 4\n")
+        .replace("  eval_episodes: 100\n", "  eval_episodes: 3\n");
+    assert_ne!(tiny, base);
+    let cfg = write_config(dir.path(), "ppo.yaml", &tiny);
+    let run = dir.path().join("run");
+    let (ok, out, err) = ndp(&[
+        "train-ppo",
+        "--config",
+        s(&cfg),
+        "--out",
+        s(&run),
+        "--steps",
+        "80",
+        "--kind",
+        "ppo-multi",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let last = out.lines().last().unwrap();
+    assert_eq!(json_field(last, "env_steps"), 80.0);
+    assert_eq!(
+        json_field(last, "episodes"),
+        0.0,
+        "50-step episodes, 40 steps per instance"
+    );
+    let rate = json_field(last, "success_rate");
+    assert!((0.0..=1.0).contains(&rate));
+    assert!(run.join("learning_curve.png").exists() && run.join("latest").exists());
+
+    let cases = [
+        (base.replace("    t: 5 ", "    t: 4 "), "policy.dmp.t"),
+        (
+            base.replace("  rollout_steps: 200 ", "  rollout_steps: 203 "),
+            "ppo.rollout_steps",
+        ),
+        (base.replace("  task: reach\n", "  task: fly\n"), "fly"),
+        (base.replace("  clip: 0.1\n", "  clip: 2\n"), "ppo.clip"),
+        (
+            base.replace(
+                "  y0_index: [0, 1, 2, null]",
+                "  y0_index: [0, 1, 99, null]",
+            ),
+            "policy.y0_index",
+        ),
+    ];
+    for (i, (text, key)) in cases.iter().enumerate() {
+        assert_ne!(text, &base, "case {i} did not change the config");
+        let p = write_config(dir.path(), &format!("bad{i}.yaml"), text);
+        let (ok, _, err) = ndp(&[
+            "train-ppo",
+            "--config",
+            s(&p),
+            "--out",
+            s(&dir.path().join("x")),
+        ]);
+        assert!(!ok, "case {i} was accepted");
+        assert!(
+            err.contains(key) && err.contains(&format!("bad{i}.yaml")),
+            "case {i}: {err}"
+        );
+    }
+}

@@ -54,6 +54,20 @@ pub fn load(run: &Path, device: &Device) -> Result<(RunConfig, Policy, VarMap)> 
 /// Sets every variable of `varmap` from the file; a missing, extra or misshapen tensor, or a
 /// truncated file, is an error naming the file and the tensor.
 pub fn load_weights(path: &Path, varmap: &VarMap, device: &Device) -> Result<()> {
+    load_weights_except(path, varmap, device, None)
+}
+
+/// As `load_weights`, for a file that also holds optimiser state (tensors named `adam.*`).
+pub fn load_weights_partial(path: &Path, varmap: &VarMap, device: &Device) -> Result<()> {
+    load_weights_except(path, varmap, device, Some("adam."))
+}
+
+fn load_weights_except(
+    path: &Path,
+    varmap: &VarMap,
+    device: &Device,
+    other_prefix: Option<&str>,
+) -> Result<()> {
     let err = |msg: String| Error::Checkpoint {
         path: PathBuf::from(path),
         msg,
@@ -84,7 +98,8 @@ pub fn load_weights(path: &Path, varmap: &VarMap, device: &Device) -> Result<()>
         }
         var.set(&t.to_dtype(var.dtype())?)?;
     }
-    if let Some(extra) = file.keys().find(|k| !vars.contains_key(*k)) {
+    let other = |k: &str| other_prefix.is_some_and(|p| k.starts_with(p));
+    if let Some(extra) = file.keys().find(|k| !vars.contains_key(*k) && !other(k)) {
         return Err(err(format!(
             "unexpected tensor `{extra}` (was it made by another config?)"
         )));

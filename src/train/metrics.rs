@@ -23,6 +23,19 @@ impl MetricsLog {
         })
     }
 
+    /// Continues an existing log (a resumed run); creates it if absent.
+    pub fn append(path: &Path) -> Result<Self> {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        Ok(MetricsLog {
+            path: path.into(),
+            out: BufWriter::new(f),
+        })
+    }
+
     pub fn write<T: Serialize>(&mut self, record: &T) -> Result<()> {
         let line = serde_json::to_string(record).expect("metrics serialise");
         writeln!(self.out, "{line}")

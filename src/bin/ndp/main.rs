@@ -7,6 +7,7 @@ mod bench;
 mod bench_dds;
 mod bench_node;
 mod digits;
+mod ppo;
 mod train;
 
 use std::process::ExitCode;
@@ -40,6 +41,8 @@ enum Cmd {
     TrainBc(train::TrainArgs),
     /// Trajectory loss of a trained run on its training and held-out data.
     Eval(train::EvalArgs),
+    /// Online PPO (NDP, PPO, PPO-multi) against built-in tasks or simulator bridges.
+    TrainPpo(ppo::PpoArgs),
     /// rosbag2 bags (MCAP or sqlite3), read without ROS.
     Bag {
         #[command(subcommand)]
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Cmd::InitModel(a) => train::init_model(a),
         Cmd::TrainBc(a) => train::train_bc(a),
         Cmd::Eval(a) => train::eval(a),
+        Cmd::TrainPpo(a) => ppo::train(a),
         Cmd::Bag { cmd } => bag::run(cmd),
         Cmd::Bench { cmd } => bench::run(cmd),
     };

@@ -1,0 +1,65 @@
+//! The `env:` section of a PPO or data-collection config.
+
+use serde::{Deserialize, Serialize};
+
+use super::bridge::BridgeConfig;
+use crate::error::{Error, Result};
+
+/// Which task runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    /// Built-in: a point hand reaches a random goal (Meta-World reach-v3's layout).
+    Reach,
+    /// Built-in: a point hand pushes a puck to a random goal (push-v3's layout).
+    Push,
+    /// A simulator bridge process (Meta-World, Gazebo) configured under `env.bridge`.
+    Bridge,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvConfig {
+    pub task: Task,
+    /// Steps per episode before truncation.
+    #[serde(default = "default_max_steps")]
+    pub max_steps: usize,
+    /// Instances stepped together.
+    #[serde(default = "default_num_envs")]
+    pub num_envs: usize,
+    /// Seed of instance 0; instance i gets its own stream derived from it.
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub bridge: Option<BridgeConfig>,
+}
+
+fn default_max_steps() -> usize {
+    150
+}
+fn default_num_envs() -> usize {
+    8
+}
+
+impl EnvConfig {
+    pub fn validate(&self) -> Result<()> {
+        if self.max_steps == 0 {
+            return Err(Error::invalid("env.max_steps", "must be at least 1"));
+        }
+        if self.num_envs == 0 {
+            return Err(Error::invalid("env.num_envs", "must be at least 1"));
+        }
+        match (&self.task, &self.bridge) {
+            (Task::Bridge, None) => Err(Error::invalid(
+                "env.bridge",
+                "task `bridge` needs an `env.bridge` section (env_name, socket, ...)",
+            )),
+            (Task::Bridge, Some(b)) => b.validate(),
+            (_, Some(_)) => Err(Error::invalid(
+                "env.bridge",
+                "only task `bridge` reads this section",
+            )),
+            _ => Ok(()),
+        }
+    }
+}

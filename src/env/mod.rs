@@ -1,0 +1,78 @@
+//! Environments with Meta-World's interface: `reset(seed)` gives an observation, `step(action)`
+//! gives observation, reward, terminated, truncated and a success flag. Built-in Rust tasks
+//! (fast, deterministic) serve tests and CI; simulator bridges serve Meta-World and Gazebo.
+//!
+//! Knows nothing of networks: the trainer (src/train/ppo) drives a `VecEnv` of these.
+
+pub mod bridge;
+pub mod config;
+mod hand;
+pub mod push;
+pub mod reach;
+pub mod vec_env;
+
+pub use config::{EnvConfig, Task};
+pub use vec_env::VecEnv;
+
+use crate::error::Result;
+
+/// What an environment reads and writes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnvSpec {
+    /// Observation length (39 for Meta-World and the built-in tasks).
+    pub obs_dim: usize,
+    /// Action length (4: xyz hand move and gripper), each in [-1, 1].
+    pub act_dim: usize,
+    /// Steps before `truncated` (Meta-World v3: 500).
+    pub max_steps: usize,
+}
+
+/// The outcome of one step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub obs: Vec<f64>,
+    pub reward: f64,
+    /// The task ended (never for Meta-World: its episodes only truncate).
+    pub terminated: bool,
+    /// The step limit was reached.
+    pub truncated: bool,
+    /// The task's success criterion holds now (Meta-World's `info["success"]`).
+    pub success: bool,
+}
+
+/// One environment instance. Stepping is split in two so that a vector of remote bridges
+/// computes in parallel: every `send_step` goes out before the first `recv_step` waits.
+pub trait Env: Send {
+    fn spec(&self) -> &EnvSpec;
+    /// Starts an episode; `Some(seed)` makes it reproducible, `None` continues the stream.
+    fn reset(&mut self, seed: Option<u64>) -> Result<Vec<f64>>;
+    /// Starts a step with `action` (clipped to [-1, 1] by the environment).
+    fn send_step(&mut self, action: &[f64]) -> Result<()>;
+    /// Finishes the step started by `send_step`.
+    fn recv_step(&mut self) -> Result<Step>;
+    /// One whole step.
+    fn step(&mut self, action: &[f64]) -> Result<Step> {
+        self.send_step(action)?;
+        self.recv_step()
+    }
+    /// The scripted expert's action for the current state, where the task has one.
+    fn expert_action(&self) -> Option<Vec<f64>> {
+        None
+    }
+}
+
+/// Makes one instance of the configured task; instance `i` of a vector gets its own stream.
+pub fn make(cfg: &EnvConfig, index: usize) -> Result<Box<dyn Env>> {
+    let seed = cfg.seed.wrapping_add(1_000_003 * index as u64);
+    Ok(match &cfg.task {
+        Task::Reach => Box::new(reach::Reach::new(cfg.max_steps, seed)),
+        Task::Push => Box::new(push::Push::new(cfg.max_steps, seed)),
+        Task::Bridge => {
+            let b = cfg
+                .bridge
+                .as_ref()
+                .ok_or_else(|| crate::Error::invalid("env.bridge", "task `bridge` needs it"))?;
+            Box::new(bridge::BridgeEnv::connect(b, cfg, index)?)
+        }
+    })
+}

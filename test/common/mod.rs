@@ -1,0 +1,5 @@
+//! Helpers shared by several test targets.
+
+#![allow(dead_code)]
+
+pub mod fake_bridge;
