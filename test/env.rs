@@ -65,7 +65,7 @@ fn reach_expert_succeeds_and_episodes_truncate() {
         let goal = o[36..39].to_vec();
         let mut success_at = None;
         for t in 1..=50 {
-            let a = env.expert_action().unwrap();
+            let a = env.expert_action().unwrap().unwrap();
             let s = env.step(&a).unwrap();
             if s.success && success_at.is_none() {
                 success_at = Some(t);
@@ -97,7 +97,7 @@ fn push_moves_the_puck_only_on_contact_and_the_expert_pushes_it_home() {
         env.reset(Some(seed)).unwrap();
         let mut ok = false;
         for _ in 0..150 {
-            let a = env.expert_action().unwrap();
+            let a = env.expert_action().unwrap().unwrap();
             ok |= env.step(&a).unwrap().success;
         }
         successes += ok as usize;
@@ -162,7 +162,12 @@ fn bridge_round_trip_equals_the_local_task() {
         local.reset(Some(11)).unwrap()
     );
     for t in 0..20 {
-        let a = local.expert_action().unwrap();
+        let a = local.expert_action().unwrap().unwrap();
+        assert_eq!(
+            remote.expert_action().unwrap().unwrap(),
+            a,
+            "expert at step {t}"
+        );
         let (r, l) = (remote.step(&a).unwrap(), local.step(&a).unwrap());
         assert_eq!(r, l, "step {t}");
     }

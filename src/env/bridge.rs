@@ -5,6 +5,7 @@
 //!   {"op":"spec"}                     -> {"obs_dim":39,"act_dim":4,"max_steps":500}
 //!   {"op":"reset","seed":S|null}      -> {"obs":[..]}
 //!   {"op":"step","action":[..]}       -> {"obs":[..],"reward":r,"terminated":b,"truncated":b,"success":b}
+//!   {"op":"expert"}                   -> {"action":[..]} (the task's scripted policy)
 //!   {"op":"close"}                    -> (the bridge closes the connection)
 //! Any reply may be {"error":"..."}. Non-finite numbers travel as null (JSON has no NaN).
 //! JSON because the bridge is Python and a step's 39 floats cost microseconds next to the
@@ -27,7 +28,8 @@ use crate::error::{Error, Result};
 pub struct BridgeConfig {
     /// The simulator's task, e.g. `push-v3`.
     pub env_name: String,
-    /// Socket path of instance i; `{i}` is replaced by the index.
+    /// Socket path of instance i; `{i}` is replaced by the index and `{pid}` by the trainer's
+    /// process id (so that parallel runs do not collide).
     pub socket: String,
     /// Command that starts one bridge (absent: bridges are already running). `{socket}`,
     /// `{env_name}` and `{seed}` in its words are replaced.
@@ -103,6 +105,8 @@ struct Reply {
     #[serde(default)]
     success: Option<bool>,
     #[serde(default)]
+    action: Option<Vec<Option<f64>>>,
+    #[serde(default)]
     obs_dim: Option<usize>,
     #[serde(default)]
     act_dim: Option<usize>,
@@ -118,7 +122,11 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::
 impl BridgeEnv {
     /// Connects instance `index` (spawning its bridge first when configured) and asks its spec.
     pub fn connect(b: &BridgeConfig, env: &EnvConfig, index: usize) -> Result<Self> {
-        let path = PathBuf::from(b.socket.replace("{i}", &index.to_string()));
+        let path = PathBuf::from(
+            b.socket
+                .replace("{i}", &index.to_string())
+                .replace("{pid}", &std::process::id().to_string()),
+        );
         let what = format!(
             "bridge {} (instance {index}, {})",
             path.display(),
@@ -305,6 +313,28 @@ impl super::Env for BridgeEnv {
             truncated: r.truncated.ok_or_else(|| missing("truncated"))?,
             success: r.success.unwrap_or(false),
         })
+    }
+
+    fn expert_action(&mut self) -> Result<Option<Vec<f64>>> {
+        self.expert()
+    }
+}
+
+impl BridgeEnv {
+    fn expert(&mut self) -> Result<Option<Vec<f64>>> {
+        self.send(&json!({"op": "expert"}))?;
+        let r = self.recv("expert")?;
+        let a = r
+            .action
+            .ok_or_else(|| self.err("reply to `expert` has no `action`"))?;
+        if a.len() != self.spec.act_dim {
+            return Err(self.err(format!(
+                "expert action has {} values, the spec says {}",
+                a.len(),
+                self.spec.act_dim
+            )));
+        }
+        Ok(Some(a.iter().map(|v| v.unwrap_or(f64::NAN)).collect()))
     }
 }
 

@@ -55,9 +55,10 @@ pub trait Env: Send {
         self.send_step(action)?;
         self.recv_step()
     }
-    /// The scripted expert's action for the current state, where the task has one.
-    fn expert_action(&self) -> Option<Vec<f64>> {
-        None
+    /// The scripted expert's action for the current state, where the task has one
+    /// (demonstrations for behaviour cloning).
+    fn expert_action(&mut self) -> Result<Option<Vec<f64>>> {
+        Ok(None)
     }
 }
 

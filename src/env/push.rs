@@ -147,7 +147,7 @@ impl Env for Push {
 
     /// Behind the puck (seen from the goal) at hover height, down to the table, then through
     /// the puck toward the goal, re-aiming every step as the puck drifts.
-    fn expert_action(&self) -> Option<Vec<f64>> {
+    fn expert_action(&mut self) -> Result<Option<Vec<f64>>> {
         let (gx, gy) = (self.goal[0] - self.puck[0], self.goal[1] - self.puck[1]);
         let n = (gx * gx + gy * gy).sqrt().max(1e-9);
         let (ux, uy) = (gx / n, gy / n);
@@ -166,6 +166,6 @@ impl Env for Push {
         } else {
             [behind[0], behind[1], low]
         };
-        Some(hand::toward(&self.hand, &target))
+        Ok(Some(hand::toward(&self.hand, &target)))
     }
 }

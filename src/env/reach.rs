@@ -95,7 +95,7 @@ impl Env for Reach {
         })
     }
 
-    fn expert_action(&self) -> Option<Vec<f64>> {
-        Some(hand::toward(&self.hand, &self.goal))
+    fn expert_action(&mut self) -> Result<Option<Vec<f64>>> {
+        Ok(Some(hand::toward(&self.hand, &self.goal)))
     }
 }

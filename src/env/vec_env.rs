@@ -76,7 +76,7 @@ impl VecEnv {
     }
 
     /// The scripted expert of instance `i`, where its task has one.
-    pub fn expert_action(&self, i: usize) -> Option<Vec<f64>> {
+    pub fn expert_action(&mut self, i: usize) -> Result<Option<Vec<f64>>> {
         self.envs[i].expert_action()
     }
 }

@@ -81,6 +81,7 @@ pub fn serve(path: &Path, max_steps: usize, seed: u64, fault: Fault) -> JoinHand
                     json!({"obs": obs, "reward": reward, "terminated": s.terminated,
                            "truncated": s.truncated, "success": s.success})
                 }
+                Some("expert") => json!({"action": env.expert_action().unwrap().unwrap()}),
                 Some("close") => return,
                 other => json!({"error": format!("unknown op {other:?}")}),
             };

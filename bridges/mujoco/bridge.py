@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Serves one Meta-World task (MuJoCo) to the ndp trainer over a Unix socket.
+
+Protocol: newline-delimited JSON, one reply per request (see src/env/bridge.rs):
+  {"op":"spec"}                -> {"obs_dim":39,"act_dim":4,"max_steps":N}
+  {"op":"reset","seed":S|null} -> {"obs":[...]}
+  {"op":"step","action":[...]} -> {"obs":[...],"reward":r,"terminated":b,"truncated":b,"success":b}
+  {"op":"expert"}              -> {"action":[...]}   (Meta-World's scripted policy, for demonstrations)
+  {"op":"close"}               -> the bridge exits
+Non-finite numbers are sent as null (JSON has no NaN). Any failure is answered with
+{"error": "..."} and the bridge keeps serving.
+
+Usage: bridge.py --socket PATH --env-name push-v3 [--seed S] [--max-steps N]
+"""
+import argparse
+import json
+import math
+import os
+import socket
+import sys
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core per bridge
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+import gymnasium as gym  # noqa: E402
+import metaworld  # noqa: E402,F401  (registers the Meta-World environments)
+import metaworld.policies as policies  # noqa: E402
+
+
+def clean(values):
+    return [float(v) if math.isfinite(v) else None for v in values]
+
+
+def expert_for(env_name):
+    """Meta-World's scripted policy class for a task name, e.g. push-v3 -> SawyerPushV3Policy."""
+    name = "Sawyer" + "".join(p.capitalize() for p in env_name.replace("-", " ").split()) + "Policy"
+    cls = getattr(policies, name, None)
+    return cls() if cls else None
+
+
+class Bridge:
+    def __init__(self, env_name, seed, max_steps):
+        self.env = gym.make("Meta-World/MT1", env_name=env_name, seed=seed, disable_env_checker=True)
+        limit = self.env.unwrapped.max_path_length
+        self.max_steps = min(max_steps or limit, limit)
+        self.expert = expert_for(env_name)
+        self.obs = None
+        self.steps = 0
+
+    def handle(self, req):
+        op = req.get("op")
+        if op == "spec":
+            return {"obs_dim": int(self.env.observation_space.shape[0]),
+                    "act_dim": int(self.env.action_space.shape[0]),
+                    "max_steps": self.max_steps}
+        if op == "reset":
+            seed = req.get("seed")
+            self.obs, _ = self.env.reset(seed=seed) if seed is not None else self.env.reset()
+            self.steps = 0
+            return {"obs": clean(self.obs)}
+        if op == "step":
+            action = [0.0 if a is None else max(-1.0, min(1.0, float(a))) for a in req["action"]]
+            self.obs, reward, terminated, truncated, info = self.env.step(action)
+            self.steps += 1
+            truncated = bool(truncated) or self.steps >= self.max_steps
+            r = float(reward)
+            return {"obs": clean(self.obs), "reward": r if math.isfinite(r) else None,
+                    "terminated": bool(terminated), "truncated": truncated,
+                    "success": bool(info.get("success", 0.0) > 0.5)}
+        if op == "expert":
+            if self.expert is None or self.obs is None:
+                return {"error": "no scripted policy for this task (or no reset yet)"}
+            return {"action": clean(self.expert.get_action(self.obs))}
+        return {"error": f"unknown op {op!r}"}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--socket", required=True)
+    ap.add_argument("--env-name", required=True)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-steps", type=int, default=0, help="truncate episodes earlier than the task does")
+    args = ap.parse_args()
+    bridge = Bridge(args.env_name, args.seed, args.max_steps)
+    if os.path.exists(args.socket):
+        os.unlink(args.socket)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(args.socket)
+    server.listen(1)
+    conn, _ = server.accept()
+    server.close()
+    os.unlink(args.socket)
+    reader = conn.makefile("r", encoding="utf-8")
+    writer = conn.makefile("w", encoding="utf-8")
+    for line in reader:
+        try:
+            req = json.loads(line)
+            if req.get("op") == "close":
+                break
+            reply = bridge.handle(req)
+        except Exception as e:  # the trainer gets the error; the bridge keeps serving
+            reply = {"error": f"{type(e).__name__}: {e}"}
+        writer.write(json.dumps(reply, allow_nan=False) + "\n")
+        writer.flush()
+    conn.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
