@@ -7,6 +7,7 @@ mod bench;
 mod bench_dds;
 mod bench_node;
 mod digits;
+mod plot_ppo;
 mod ppo;
 mod train;
 
@@ -43,6 +44,8 @@ enum Cmd {
     Eval(train::EvalArgs),
     /// Online PPO (NDP, PPO, PPO-multi) against built-in tasks or simulator bridges.
     TrainPpo(ppo::PpoArgs),
+    /// Learning curves of PPO runs (TASK-KIND-sSEED directories), averaged over seeds.
+    PlotPpo(plot_ppo::PlotArgs),
     /// rosbag2 bags (MCAP or sqlite3), read without ROS.
     Bag {
         #[command(subcommand)]
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         Cmd::TrainBc(a) => train::train_bc(a),
         Cmd::Eval(a) => train::eval(a),
         Cmd::TrainPpo(a) => ppo::train(a),
+        Cmd::PlotPpo(a) => plot_ppo::plot(a),
         Cmd::Bag { cmd } => bag::run(cmd),
         Cmd::Bench { cmd } => bench::run(cmd),
     };
