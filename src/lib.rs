@@ -4,6 +4,7 @@
 //! Imports go one way: dmp <- policy <- train; data feeds train; nothing low knows ROS.
 
 pub mod bag; // rosbag2 bags (MCAP, sqlite3) read without ROS; CDR into msgs types
+pub mod collect; // recording expert demonstrations from an environment into MCAP bags
 pub mod data; // datasets: the digit-writing generator and its file format
 pub mod dmp; // the DMP: basis, f64 stepper, closed-form layer, fitting, unrolled oracle
 pub mod env; // environments: the Env trait, built-in reach and push, simulator bridges

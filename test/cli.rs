@@ -322,3 +322,74 @@ fn train_ppo_prints_the_summary_and_names_bad_keys() {
         );
     }
 }
+
+#[test]
+fn collect_stopped_by_sigint_leaves_a_readable_bag_that_trains() {
+    let dir = tempfile::tempdir().unwrap();
+    let bag = dir.path().join("demos");
+    let child = Command::new(env!("CARGO_BIN_EXE_ndp"))
+        .args([
+            "collect",
+            "--config",
+            "config/collect_reach.yaml",
+            "--out",
+            s(&bag),
+        ])
+        .args(["--episodes", "10000000", "--json"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until recording is under way, then interrupt it as Ctrl-C would.
+    let t0 = std::time::Instant::now();
+    while !bag.exists() && t0.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("interrupted after"), "{err}");
+    let last = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let episodes = json_field(&last, "episodes");
+    assert!((2.0..1e7).contains(&episodes), "{last}");
+    // The bag is complete: metadata.yaml and the MCAP summary read back.
+    let (ok, info, err) = ndp(&["bag", "info", s(&bag), "--json"]);
+    assert!(ok, "{err}");
+    let markers: serde_json::Value = serde_json::from_str(info.lines().last().unwrap()).unwrap();
+    let count = markers["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "/ndp/episode")
+        .unwrap()["count"]
+        .as_f64()
+        .unwrap();
+    assert!(count >= episodes, "{count} markers for {episodes} episodes");
+    // And it trains (one epoch; the end-to-end success test is in test/bc_bag.rs).
+    let run = dir.path().join("run");
+    let (ok, out, err) = ndp(&[
+        "train-bc",
+        "--config",
+        "config/bc_reach_bag.yaml",
+        "--data",
+        s(&bag),
+        "--out",
+        s(&run),
+        "--epochs",
+        "1",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    assert!(json_field(out.lines().last().unwrap(), "test_loss_mean") < 1e-2);
+}

@@ -2,7 +2,8 @@
 //! limits and a watchdog. `controller` is the logic; `run` wires it to a transport.
 
 pub mod controller;
-pub mod observe;
+/// Message-to-input conversions live in data (datasets from bags use them too).
+pub use crate::data::ros_input as observe;
 pub mod params;
 pub mod planner;
 pub mod run;

@@ -102,8 +102,10 @@ pub fn train_bc(
         };
         log.write(&report)?;
         let line = format!(
-            "epoch {epoch}: train {:.4} held-out {:.4} ({:.0} s)",
-            report.train_loss, report.test_loss, report.elapsed_s
+            "epoch {epoch}: train {} held-out {} ({:.0} s)",
+            fmt_loss(report.train_loss),
+            fmt_loss(report.test_loss),
+            report.elapsed_s
         );
         // A hidden bar (stderr not a terminal: CI, logs) would swallow println.
         if progress.is_hidden() {
@@ -116,6 +118,15 @@ pub fn train_bc(
     progress.finish_and_clear();
     let wall_s = started.elapsed().as_secs_f64();
     Ok((policy, BcSummary { epochs, wall_s }))
+}
+
+/// Four decimals for px^2-sized losses, scientific for small ones (metres^2 from bags).
+fn fmt_loss(v: f64) -> String {
+    if v != 0.0 && v.abs() < 0.01 {
+        format!("{v:.3e}")
+    } else {
+        format!("{v:.4}")
+    }
 }
 
 fn mse(a: &Tensor, b: &Tensor) -> Result<Tensor> {

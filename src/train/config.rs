@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::bag_dataset::BagDataConfig;
 use crate::dmp::DmpConfig;
 use crate::error::{Error, Result};
 use crate::policy::PolicyConfig;
@@ -17,6 +18,9 @@ pub struct RunConfig {
     pub train: TrainConfig,
     #[serde(default)]
     pub data: Option<DataConfig>,
+    /// Training from rosbag2 bags: topics, episodes, alignment, target.
+    #[serde(default)]
+    pub bag_data: Option<BagDataConfig>,
 }
 
 /// Optimiser and schedule of behaviour cloning.
@@ -57,6 +61,29 @@ impl RunConfig {
     pub fn validate(&self) -> Result<()> {
         self.model.validate()?;
         self.dmp.validate("dmp")?;
+        if let Some(b) = &self.bag_data {
+            b.validate()?;
+            if self.model.dof != b.joints.len() {
+                return Err(Error::invalid(
+                    "model.dof",
+                    format!(
+                        "must equal the number of bag_data.joints ({})",
+                        b.joints.len()
+                    ),
+                ));
+            }
+            if let Some(n) = b.obs_len() {
+                if self.model.input_size != n {
+                    return Err(Error::invalid(
+                        "model.input_size",
+                        format!(
+                            "bag_data.observation {:?} gives {n} values per sample",
+                            b.observation
+                        ),
+                    ));
+                }
+            }
+        }
         let t = &self.train;
         if t.batch_size == 0 {
             return Err(Error::invalid("train.batch_size", "must be at least 1"));

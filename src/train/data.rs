@@ -2,6 +2,7 @@
 
 use candle_core::{Device, Tensor};
 
+use crate::data::bag_dataset::Samples;
 use crate::data::digits::{IMAGE_SIZE, POINTS};
 use crate::data::image::prepare_u8;
 use crate::data::DigitSet;
@@ -36,6 +37,23 @@ impl BcData {
         let target = Tensor::from_slice(&set.trajectories, (n, POINTS, 2), device)?;
         let y0 = target.narrow(1, 0, 1)?.squeeze(1)?.contiguous()?;
         Ok(BcData { obs, y0, target })
+    }
+
+    /// Samples read from bags (`data::bag_dataset`), as tensors.
+    pub fn from_samples(s: &Samples, dof: usize, device: &Device) -> Result<Self> {
+        let n = s.len();
+        let mut shape = vec![n];
+        shape.extend_from_slice(&s.obs_shape);
+        let points = if n == 0 {
+            0
+        } else {
+            s.target.len() / (n * dof)
+        };
+        Ok(BcData {
+            obs: Tensor::from_slice(&s.obs, shape, device)?,
+            y0: Tensor::from_slice(&s.y0, (n, dof), device)?,
+            target: Tensor::from_slice(&s.target, (n, points, dof), device)?,
+        })
     }
 
     pub fn len(&self) -> usize {

@@ -8,6 +8,7 @@ pub mod data;
 pub mod eval;
 pub mod metrics;
 pub mod ppo;
+pub mod sim_eval;
 
 pub use bc::{train_bc, BcSummary, EpochReport};
 pub use config::RunConfig;

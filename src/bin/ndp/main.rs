@@ -6,6 +6,7 @@ mod bench;
 #[cfg(feature = "dds")]
 mod bench_dds;
 mod bench_node;
+mod collect;
 mod digits;
 mod plot_ppo;
 mod ppo;
@@ -46,6 +47,10 @@ enum Cmd {
     TrainPpo(ppo::PpoArgs),
     /// Learning curves of PPO runs (TASK-KIND-sSEED directories), averaged over seeds.
     PlotPpo(plot_ppo::PlotArgs),
+    /// Records expert demonstrations from an environment into an MCAP bag.
+    Collect(collect::CollectArgs),
+    /// Success rate of a behaviour-cloned run acting in a collect config's environment.
+    EvalSim(collect::EvalSimArgs),
     /// rosbag2 bags (MCAP or sqlite3), read without ROS.
     Bag {
         #[command(subcommand)]
@@ -78,6 +83,8 @@ fn main() -> ExitCode {
         Cmd::Eval(a) => train::eval(a),
         Cmd::TrainPpo(a) => ppo::train(a),
         Cmd::PlotPpo(a) => plot_ppo::plot(a),
+        Cmd::Collect(a) => collect::run_collect(a),
+        Cmd::EvalSim(a) => collect::eval_sim(a),
         Cmd::Bag { cmd } => bag::run(cmd),
         Cmd::Bench { cmd } => bench::run(cmd),
     };

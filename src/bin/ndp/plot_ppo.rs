@@ -22,13 +22,15 @@ pub struct PlotArgs {
     runs: Vec<PathBuf>,
 }
 
+/// Step bin -> (sum of success rates, updates) of one run.
+type Bins = BTreeMap<u64, (f64, usize)>;
+
 pub fn plot(a: PlotArgs) -> Result<()> {
     if a.runs.is_empty() {
         bail!("no run directories given");
     }
     // task -> kind -> per-seed binned curves
-    let mut tasks: BTreeMap<String, BTreeMap<String, Vec<BTreeMap<u64, (f64, usize)>>>> =
-        BTreeMap::new();
+    let mut tasks: BTreeMap<String, BTreeMap<String, Vec<Bins>>> = BTreeMap::new();
     let mut summary = vec![];
     for run in &a.runs {
         let name = run

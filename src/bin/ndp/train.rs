@@ -28,9 +28,10 @@ pub struct TrainArgs {
     /// Run config (YAML): model, dmp, train and data sections.
     #[arg(long)]
     config: PathBuf,
-    /// Digit data directory (overrides data.dir of the config).
-    #[arg(long)]
-    data: Option<PathBuf>,
+    /// Digit data directory (overrides data.dir), or with a `bag_data:` config, the bags
+    /// (directories or .mcap/.db3 files) to train from.
+    #[arg(long, num_args = 1..)]
+    data: Vec<PathBuf>,
     /// Run directory for checkpoint, metrics and plots [default: runs/<model>].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -111,7 +112,13 @@ pub fn train_bc(a: TrainArgs) -> Result<()> {
     }
     cfg.validate()
         .with_context(|| format!("config {} with overrides", a.config.display()))?;
-    let dir = data_dir(a.data, &cfg, &a.config)?;
+    if cfg.bag_data.is_some() {
+        return train_bc_bags(a, cfg);
+    }
+    if a.data.len() > 1 {
+        bail!("--data: digit data is one directory, got {} paths (bags need a bag_data: section in the config)", a.data.len());
+    }
+    let dir = data_dir(a.data.into_iter().next(), &cfg, &a.config)?;
     let run = a
         .out
         .unwrap_or_else(|| PathBuf::from("runs").join(cfg.model.kind.to_string()));
@@ -146,6 +153,77 @@ pub fn train_bc(a: TrainArgs) -> Result<()> {
         r["wall_s"] = json!(summary.wall_s);
         r["epochs"] = json!(cfg.train.epochs);
         crate::print_json(&r);
+    }
+    Ok(())
+}
+
+fn progress_bar() -> ProgressBar {
+    ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} ETA {eta} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    )
+}
+
+/// Behaviour cloning from rosbag2 bags (the config's `bag_data:` section).
+fn train_bc_bags(a: TrainArgs, cfg: RunConfig) -> Result<()> {
+    let bag_cfg = cfg.bag_data.clone().expect("checked by the caller");
+    if a.data.is_empty() {
+        bail!("no bags: pass --data BAG... (bag directories or .mcap/.db3 files)");
+    }
+    let points = cfg.dmp.points();
+    let (train_s, val_s, info) =
+        ndp_ros::data::bag_dataset::load(&bag_cfg, &a.data, points, cfg.model.input_size)
+            .with_context(|| format!("dataset of {}", a.config.display()))?;
+    let dev = Device::Cpu;
+    let train = BcData::from_samples(&train_s, cfg.model.dof, &dev)?;
+    let test = BcData::from_samples(&val_s, cfg.model.dof, &dev)?;
+    let run = a
+        .out
+        .unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-bags", cfg.model.kind)));
+    eprintln!(
+        "training {} on {} samples of {} episodes ({} samples of {} episodes for validation) from {} bag(s) into {}",
+        cfg.model.kind,
+        info.train_samples,
+        info.train_episodes,
+        info.validation_samples,
+        info.validation_episodes,
+        info.bags,
+        run.display()
+    );
+    let (policy, summary) = ndp_ros::train::train_bc(&run, &cfg, &train, &test, &progress_bar())?;
+    let mut result = evaluate(&policy, &train, &test)?;
+    result["unit"] = json!("joint units^2");
+    result["dataset"] = serde_json::to_value(&info)?;
+    write_eval(&run, &result)?;
+    let curve = |name: &str, f: fn(&ndp_ros::train::EpochReport) -> f64| Curve {
+        name: name.into(),
+        points: summary
+            .epochs
+            .iter()
+            .map(|e| (e.epoch as f64, f(e)))
+            .collect(),
+    };
+    learning_curve(
+        &run.join("learning_curve.png"),
+        &format!("{} behaviour cloning from bags", policy.config().kind),
+        "epoch",
+        "trajectory MSE",
+        &[
+            curve("training", |e| e.train_loss),
+            curve("validation episodes", |e| e.test_loss),
+        ],
+        true,
+    )?;
+    eprintln!(
+        "done in {:.1} s: validation loss {:.3e}; run in {}",
+        summary.wall_s,
+        result["test_loss_mean"].as_f64().unwrap_or(f64::NAN),
+        run.display()
+    );
+    if a.json {
+        result["wall_s"] = json!(summary.wall_s);
+        crate::print_json(&result);
     }
     Ok(())
 }

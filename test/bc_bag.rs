@@ -1,0 +1,197 @@
+//! Behaviour cloning from rosbag2 bags end to end: a scripted expert in the built-in reach
+//! task is recorded to an MCAP bag, an NDP is trained from the bag, and its success rate in the
+//! task is compared with the expert's. Plus the dataset's episodes, split, targets and errors.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use candle_core::Device;
+use indicatif::ProgressBar;
+use ndp_ros::bag::BagWriter;
+use ndp_ros::collect::{collect, CollectConfig};
+use ndp_ros::data::bag_dataset::{self, BagDataConfig, Split, Target};
+use ndp_ros::env::VecEnv;
+use ndp_ros::msgs::{Float64MultiArray, JointState};
+use ndp_ros::train::sim_eval::{policy_success, SimActions};
+use ndp_ros::train::{train_bc, BcData, RunConfig};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn record(dir: &Path, episodes: usize) -> (CollectConfig, PathBuf, f64) {
+    let mut cfg = CollectConfig::load(&root().join("config/collect_reach.yaml")).unwrap();
+    cfg.collect.episodes = episodes;
+    let bag = dir.join("demos");
+    let s = collect(&cfg, &bag, &AtomicBool::new(false), &ProgressBar::hidden()).unwrap();
+    assert_eq!(s.episodes, episodes);
+    (cfg, s.bag, s.success_rate)
+}
+
+fn bc_config() -> RunConfig {
+    RunConfig::load(&root().join("config/bc_reach_bag.yaml")).unwrap()
+}
+
+#[test]
+fn bc_from_a_recorded_bag_matches_the_expert() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ccfg, bag, expert) = record(dir.path(), 120);
+    let mut cfg = bc_config();
+    cfg.train.epochs = 15;
+    let b = cfg.bag_data.clone().unwrap();
+    let (tr, va, info) = bag_dataset::load(&b, &[bag], cfg.dmp.points(), 0).unwrap();
+    assert_eq!(info.episodes, 120);
+    assert_eq!(info.validation_episodes, 24);
+    let dev = Device::Cpu;
+    let (train, val) = (
+        BcData::from_samples(&tr, 3, &dev).unwrap(),
+        BcData::from_samples(&va, 3, &dev).unwrap(),
+    );
+    let run = dir.path().join("run");
+    let (policy, _) = train_bc(&run, &cfg, &train, &val, &ProgressBar::hidden()).unwrap();
+    let mut env = ccfg.env.clone();
+    env.num_envs = 1;
+    let mut envs = VecEnv::new(&env).unwrap();
+    let map = SimActions {
+        position_index: vec![0, 1, 2],
+        action_scale: 0.01,
+    };
+    // Fresh goals: seeds far from the recorded ones.
+    let bc = policy_success(&policy, &mut envs, 50, 1 << 30, &map).unwrap();
+    assert!(expert >= 0.95, "expert {expert}");
+    assert!(
+        (bc - expert).abs() <= 0.10,
+        "BC success {bc} vs expert {expert}"
+    );
+}
+
+#[test]
+fn episodes_split_and_targets_follow_the_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, bag, _) = record(dir.path(), 10);
+    let cfg = bc_config();
+    let mut b = cfg.bag_data.clone().unwrap();
+    let points = cfg.dmp.points();
+    let (tr, va, info) = bag_dataset::load(&b, std::slice::from_ref(&bag), points, 0).unwrap();
+    assert_eq!((info.train_episodes, info.validation_episodes), (8, 2));
+    // Never the same episode on both sides.
+    for e in &va.episode {
+        assert!(!tr.episode.contains(e));
+    }
+    // 50 steps a episode at 20 Hz, k = 5: samples at steps 0..=45 -> 46 per episode.
+    assert_eq!(tr.len() + va.len(), 10 * 46);
+    // The first target point is y0; the last is the position 5 steps later, which the expert
+    // reached by moving at most 1 cm per axis per step.
+    let d = 3;
+    for i in 0..tr.len() {
+        let y0 = &tr.y0[i * d..(i + 1) * d];
+        let t = &tr.target[i * points * d..(i + 1) * points * d];
+        for j in 0..d {
+            assert!((t[j] - y0[j]).abs() < 1e-6);
+            let moved = (t[(points - 1) * d + j] - y0[j]).abs();
+            assert!(
+                moved <= 0.05 + 1e-6,
+                "sample {i} moved {moved} m in 5 steps"
+            );
+        }
+    }
+    // Cutting at gaps finds the same episodes as the marker topic.
+    b.episodes.split = Split::Gap;
+    let (_, _, gap) = bag_dataset::load(&b, std::slice::from_ref(&bag), points, 0).unwrap();
+    assert_eq!(gap.episodes, 10);
+    assert_eq!(gap.train_samples + gap.validation_samples, 460);
+    // One sample per episode with the whole trajectory.
+    b.target = Target::Episode;
+    let (tr, va, _) = bag_dataset::load(&b, &[bag], points, 0).unwrap();
+    assert_eq!(tr.len() + va.len(), 10);
+}
+
+#[test]
+fn bad_bags_and_configs_give_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, bag, _) = record(dir.path(), 3);
+    let cfg = bc_config();
+    let base = cfg.bag_data.clone().unwrap();
+    let pts = cfg.dmp.points();
+    let err = |b: &BagDataConfig, bags: &[PathBuf]| {
+        bag_dataset::load(b, bags, pts, 0)
+            .expect_err("an error")
+            .to_string()
+    };
+    // A configured topic carrying another type names the file, topic and both types.
+    let mut b = base.clone();
+    b.state_topic = "/ndp/observation".into();
+    let e = err(&b, std::slice::from_ref(&bag));
+    assert!(
+        e.contains("demos_0.mcap")
+            && e.contains("/ndp/observation")
+            && e.contains("sensor_msgs/msg/JointState"),
+        "{e}"
+    );
+    // A joint that is not recorded.
+    let mut b = base.clone();
+    b.joints[2] = "wrist".into();
+    let e = err(&b, std::slice::from_ref(&bag));
+    assert!(e.contains("`wrist`") && e.contains("/joint_states"), "{e}");
+    // A topic with no messages.
+    let mut b = base.clone();
+    b.observation_topic = Some("/camera".into());
+    let e = err(&b, std::slice::from_ref(&bag));
+    assert!(e.contains("/camera") && e.contains("no messages"), "{e}");
+    // Nothing to train on: never starts silently.
+    let mut b = base.clone();
+    b.target = Target::NextK { k: 500 };
+    let e = err(&b, std::slice::from_ref(&bag));
+    assert!(e.contains("no samples"), "{e}");
+    // A split by episode needs two episodes.
+    let mut b = base.clone();
+    b.episodes.split = Split::Bag;
+    let e = err(&b, std::slice::from_ref(&bag));
+    assert!(
+        e.contains("validation_fraction") && e.contains("at least 2"),
+        "{e}"
+    );
+    // Not a bag.
+    let e = err(&base, &[dir.path().join("nothing")]);
+    assert!(e.contains("nothing"), "{e}");
+    // A model that does not fit the data is refused by the config.
+    let mut c = cfg.clone();
+    c.model.dof = 2;
+    let e = c.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("model.dof") && e.contains("bag_data.joints"),
+        "{e}"
+    );
+}
+
+#[test]
+fn nan_joint_states_are_dropped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nan_bag");
+    let mut w = BagWriter::create(&path).unwrap();
+    let names: Vec<String> = ["hand_x", "hand_y", "hand_z"].map(String::from).to_vec();
+    for ep in 0..2u64 {
+        for i in 0..30u64 {
+            let t = ep * 10_000_000_000 + i * 50_000_000;
+            let x = if i == 7 { f64::NAN } else { i as f64 * 0.01 };
+            let js = JointState {
+                name: names.clone(),
+                position: vec![x, 0.0, 0.0],
+                ..Default::default()
+            };
+            w.write("/joint_states", t, &js).unwrap();
+            let obs = Float64MultiArray {
+                data: vec![0.5; 39],
+                ..Default::default()
+            };
+            w.write("/ndp/observation", t, &obs).unwrap();
+        }
+    }
+    w.finish().unwrap();
+    let mut b = bc_config().bag_data.unwrap();
+    b.episodes.split = Split::Gap;
+    let (tr, va, info) = bag_dataset::load(&b, &[path], 41, 0).unwrap();
+    assert_eq!(info.dropped_messages, 2);
+    assert_eq!(info.episodes, 2);
+    assert!(tr.target.iter().chain(&va.target).all(|v| v.is_finite()));
+}
