@@ -75,7 +75,16 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let cli = Cli::parse();
+    // `ros2 launch` appends `--ros-args -r __node:=...` to every executable it starts: the
+    // tool commands take no ROS arguments, so they are dropped before parsing the command line.
+    let argv: Vec<String> = match ndp_ros::ros::args::RosArgs::parse(std::env::args().skip(1)) {
+        Ok(a) => a.program,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cli = Cli::parse_from(std::iter::once("ndp".to_string()).chain(argv));
     let result = match cli.cmd {
         Cmd::Digits { cmd } => digits::run(cmd),
         Cmd::InitModel(a) => train::init_model(a),

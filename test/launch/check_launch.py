@@ -1,0 +1,120 @@
+"""Runs the package's launch files without ROS: `launch` and `launch_ros` are replaced by
+stand-ins that record what would be started; `ndp` actions are then run for real (as
+launch_ros would, with `--ros-args -r __node:=NAME` appended) and their outputs checked.
+
+Usage (from test/launch.rs): NDP_BIN=/path/to/ndp python3 test/launch/check_launch.py TMPDIR
+"""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import types
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NDP = os.environ["NDP_BIN"]
+TMP = sys.argv[1]
+
+
+class Sub:
+    def __init__(self, *a, **k):
+        self.a, self.k = a, k
+
+
+class LaunchConfiguration(Sub):
+    def perform(self, ctx):
+        return ctx[self.a[0]]
+
+
+class FindPackageShare(Sub):
+    def perform(self, ctx):
+        assert self.a[0] == "ndp_ros"
+        return ROOT  # the installed share/ndp_ros holds launch/, config/, bridges/
+
+
+class PathJoinSubstitution(Sub):
+    def perform(self, ctx):
+        return os.path.join(*[p.perform(ctx) if hasattr(p, "perform") else p for p in self.a[0]])
+
+
+def install_stubs():
+    mods = {}
+    for name in ["launch", "launch.actions", "launch.substitutions", "launch_ros",
+                 "launch_ros.actions", "launch_ros.substitutions"]:
+        mods[name] = sys.modules[name] = types.ModuleType(name)
+    mods["launch"].LaunchDescription = lambda items: items
+    for cls in ["DeclareLaunchArgument", "ExecuteProcess", "OpaqueFunction"]:
+        setattr(mods["launch.actions"], cls, type(cls, (Sub,), {}))
+    mods["launch.substitutions"].LaunchConfiguration = LaunchConfiguration
+    mods["launch.substitutions"].PathJoinSubstitution = PathJoinSubstitution
+    mods["launch_ros.actions"].Node = type("Node", (Sub,), {})
+    mods["launch_ros.substitutions"].FindPackageShare = FindPackageShare
+
+
+def actions(launch_file, **overrides):
+    spec = importlib.util.spec_from_file_location("lf", os.path.join(ROOT, "launch", launch_file))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    items = mod.generate_launch_description()
+    ctx = {}
+    for it in items:
+        if type(it).__name__ == "DeclareLaunchArgument":
+            ctx[it.a[0]] = it.k.get("default_value")
+    unknown = set(overrides) - set(ctx)
+    assert not unknown, f"{launch_file}: no launch arguments {unknown}"
+    ctx.update(overrides)
+    missing = [k for k, v in ctx.items() if v is None]
+    assert not missing, f"{launch_file}: required arguments not given: {missing}"
+    out = []
+    for it in items:
+        if type(it).__name__ == "OpaqueFunction":
+            out += it.k["function"](ctx)
+    return out
+
+
+def command(action):
+    """The command line launch would run for an action."""
+    if type(action).__name__ == "Node":
+        k = action.k
+        assert k["package"] == "ndp_ros" and k["executable"] == "ndp", k
+        return [NDP] + list(k["arguments"]) + ["--ros-args", "-r", f"__node:={k['name']}"]
+    return list(action.k["cmd"])
+
+
+def run(cmd):
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "RUST_LOG": "warn"})
+    assert r.returncode == 0, f"{cmd}: {r.stderr}"
+    return r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
+
+
+install_stubs()
+bag = os.path.join(TMP, "demos")
+run_dir = os.path.join(TMP, "bc")
+ppo_dir = os.path.join(TMP, "ppo")
+
+# collect_demos, record mode: ros2 bag record of the topics (not run: no ROS here).
+(rec,) = actions("collect_demos.launch.py", out=bag, topics="/joint_states /episode")
+assert command(rec) == ["ros2", "bag", "record", "-s", "mcap", "-o", bag, "/joint_states", "/episode"], command(rec)
+
+# collect_demos, sim mode: ndp collect with the shipped config.
+(col,) = actions("collect_demos.launch.py", mode="sim", out=bag, episodes="12")
+run(command(col))
+info = json.loads(run([NDP, "bag", "info", bag, "--json"]))
+assert {t["name"] for t in info["topics"]} >= {"/joint_states", "/ndp/observation", "/ndp/episode"}, info
+
+# train_bc on that bag.
+(bc,) = actions("train_bc.launch.py", data=bag, out=run_dir, epochs="2")
+run(command(bc))
+assert os.path.exists(os.path.join(run_dir, "model.safetensors"))
+
+# train_ppo on the built-in reach task, one update.
+(ppo,) = actions("train_ppo.launch.py", out=ppo_dir, steps="1600", kind="ppo-multi")
+run(command(ppo))
+assert open(os.path.join(ppo_dir, "latest")).read().startswith("ckpt-")
+
+# train_ppo with bridges started by the launch file: the bridge commands.
+acts = actions("train_ppo.launch.py", bridges="2", env_name="reach-v3", python="python3")
+cmds = [command(a) for a in acts]
+assert len(cmds) == 3 and cmds[0][0] == "python3" and cmds[0][1].endswith("bridges/mujoco/bridge.py"), cmds
+assert "/tmp/ndp-launch-1.sock" in cmds[1] and "reach-v3" in cmds[1], cmds
+print("launch files ok")
