@@ -3,7 +3,6 @@
 //! Every error names the file (and the topic and offset where there is one).
 //!
 //! Writing: MCAP bags with metadata.yaml (writer.rs).
-//! Unfinished (see README): datasets and BC from bags, `ndp collect`.
 
 pub mod cdr;
 mod mcap_file;
