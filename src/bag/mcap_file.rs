@@ -1,81 +1,40 @@
-//! MCAP storage (ros2 profile, cdr messages, chunks uncompressed, zstd or lz4), read through
-//! the mcap crate's sans-io reader so that damaged files fail cleanly: chunk CRCs are checked
-//! before a chunk's messages are used, and record sizes are bounded before anything is
-//! allocated (test/fuzz_bag.rs found a flipped byte that made the plain reader allocate 8 EB).
+//! MCAP storage (ros2 profile, cdr messages, chunks uncompressed, zstd or lz4): the file is
+//! memory-mapped and walked by mcap_walk.rs (messages borrowed in place where chunks are not
+//! compressed).
 
-use std::collections::HashMap;
 use std::path::Path;
 
-use mcap::records::Record;
-use mcap::sans_io::linear_reader::{LinearReadEvent, LinearReader, LinearReaderOptions};
-
+use super::mcap_walk::{for_each_message, MessageRef};
 use super::BagMessage;
 use crate::error::{Error, Result};
 
-/// Largest record or uncompressed chunk accepted (writers chunk at a few MiB; rosbag2 at 768 KiB).
-const MAX_RECORD: usize = 1 << 30;
-
-pub fn read(path: &Path, out: &mut Vec<BagMessage>) -> Result<()> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let err = |msg: String| Error::invalid(path.display().to_string(), msg);
-    let mut reader = LinearReader::new_with_options(
-        LinearReaderOptions::default()
-            .with_prevalidate_chunk_crcs(true)
-            .with_record_length_limit(MAX_RECORD),
-    );
-    let mut schemas: HashMap<u16, String> = HashMap::new();
-    // channel id -> (topic, schema name)
-    let mut channels: HashMap<u16, (String, String)> = HashMap::new();
-    let mut fed = 0usize;
-    let mut count = 0usize;
-    while let Some(event) = reader.next_event() {
-        let event = event.map_err(|e| err(format!("corrupt MCAP after message {count}: {e}")))?;
-        match event {
-            LinearReadEvent::ReadRequest(need) => {
-                let n = need.min(bytes.len() - fed);
-                reader.insert(n).copy_from_slice(&bytes[fed..fed + n]);
-                reader.notify_read(n);
-                fed += n;
-            }
-            LinearReadEvent::Record { opcode, data } => {
-                let record = mcap::parse_record(opcode, data)
-                    .map_err(|e| err(format!("corrupt MCAP record after message {count}: {e}")))?;
-                match record {
-                    Record::Schema { header, .. } => {
-                        schemas.insert(header.id, header.name);
-                    }
-                    Record::Channel(ch) => {
-                        if ch.message_encoding != "cdr" {
-                            return Err(Error::invalid(
-                                format!("{}: topic {}", path.display(), ch.topic),
-                                format!("message encoding `{}`, expected cdr", ch.message_encoding),
-                            ));
-                        }
-                        let schema = schemas.get(&ch.schema_id).cloned().unwrap_or_default();
-                        channels.insert(ch.id, (ch.topic, schema));
-                    }
-                    Record::Message { header, data } => {
-                        let (topic, msg_type) =
-                            channels.get(&header.channel_id).ok_or_else(|| {
-                                err(format!(
-                                "message {count} is on channel {}, which no channel record defines",
-                                header.channel_id
-                            ))
-                            })?;
-                        out.push(BagMessage {
-                            topic: topic.clone(),
-                            msg_type: msg_type.clone(),
-                            log_time_ns: header.log_time,
-                            data: data.into_owned(),
-                            file: path.to_path_buf(),
-                            index: count,
-                        });
-                        count += 1;
-                    }
-                    _ => {}
-                }
-            }
-        }
+/// Calls `f` for every message of the file, in file order, without copying message bytes.
+pub fn for_each(path: &Path, f: impl FnMut(MessageRef<'_>) -> Result<()>) -> Result<()> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    if len == 0 {
+        return Err(Error::invalid(
+            path.display().to_string(),
+            "empty file, not an MCAP bag",
+        ));
     }
-    Ok(())
+    // SAFETY: the map is read-only and lives only for this call; a bag being rewritten while it
+    // is read is outside what any reader can make sense of (rosbag2 writes new files).
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+    for_each_message(&map, &path.display().to_string(), f)
+}
+
+/// Every message of the file, copied out (one copy of each message's bytes).
+pub fn read(path: &Path, out: &mut Vec<BagMessage>) -> Result<()> {
+    for_each(path, |m| {
+        out.push(BagMessage {
+            topic: m.topic.to_string(),
+            msg_type: m.msg_type.to_string(),
+            log_time_ns: m.log_time_ns,
+            data: m.data.to_vec(),
+            file: path.to_path_buf(),
+            index: m.index,
+        });
+        Ok(())
+    })
 }

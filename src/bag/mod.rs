@@ -6,6 +6,7 @@
 
 pub mod cdr;
 mod mcap_file;
+pub mod mcap_walk;
 mod metadata;
 mod sqlite_file;
 mod writer;
@@ -112,6 +113,37 @@ impl Bag {
         }
         all.sort_by_key(|m| m.log_time_ns);
         Ok(all)
+    }
+
+    /// Calls `f` for every message, file by file in storage order (not sorted by time), with
+    /// the message bytes borrowed where the storage allows (MCAP without chunk compression):
+    /// the path for large camera bags. `f` gets the file and the message.
+    pub fn for_each_message(
+        &self,
+        mut f: impl FnMut(&Path, mcap_walk::MessageRef<'_>) -> Result<()>,
+    ) -> Result<()> {
+        for file in &self.files {
+            match self.storage {
+                Storage::Mcap => mcap_file::for_each(file, |m| f(file, m))?,
+                Storage::Sqlite3 => {
+                    let mut msgs = Vec::new();
+                    sqlite_file::read(file, &mut msgs)?;
+                    for m in &msgs {
+                        f(
+                            file,
+                            mcap_walk::MessageRef {
+                                topic: &m.topic,
+                                msg_type: &m.msg_type,
+                                log_time_ns: m.log_time_ns,
+                                data: &m.data,
+                                index: m.index,
+                            },
+                        )?;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Topics, types, counts and duration, from the messages themselves.

@@ -30,8 +30,15 @@ pub struct BagWriter {
 }
 
 impl BagWriter {
-    /// A new bag directory at `dir` (which must not exist yet: nothing is overwritten).
+    /// A new bag directory at `dir` (which must not exist yet: nothing is overwritten), with
+    /// zstd-compressed chunks.
     pub fn create(dir: &Path) -> Result<BagWriter> {
+        Self::create_with(dir, true)
+    }
+
+    /// As `create`; `compress: false` writes uncompressed chunks (rosbag2's default: readers
+    /// can then use message bytes in place, which matters for camera images).
+    pub fn create_with(dir: &Path, compress: bool) -> Result<BagWriter> {
         if dir.exists() {
             return Err(Error::invalid(
                 dir.display().to_string(),
@@ -47,7 +54,7 @@ impl BagWriter {
         let out = File::create(&file).map_err(|e| Error::io(&file, e))?;
         let mcap = mcap::WriteOptions::new()
             .profile("ros2")
-            .compression(Some(mcap::Compression::Zstd))
+            .compression(compress.then_some(mcap::Compression::Zstd))
             .create(BufWriter::new(out))
             .map_err(|e| Error::invalid(file.display().to_string(), format!("MCAP: {e}")))?;
         Ok(BagWriter {

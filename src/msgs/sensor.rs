@@ -27,5 +27,23 @@ pub struct Image {
     pub data: Vec<u8>,
 }
 
+/// sensor_msgs/msg/Image with the pixels borrowed from the serialized message: decoding a
+/// camera frame copies no pixel data (bags of images, `Bag::for_each_message`).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct ImageRef<'a> {
+    pub header: Header,
+    pub height: u32,
+    pub width: u32,
+    pub encoding: String,
+    pub is_bigendian: u8,
+    pub step: u32,
+    #[serde(borrow)]
+    pub data: &'a [u8],
+}
+
+impl ImageRef<'_> {
+    pub const ROS_TYPE: &'static str = "sensor_msgs/msg/Image";
+}
+
 super::ros_message!(JointState, "sensor_msgs", "JointState");
 super::ros_message!(Image, "sensor_msgs", "Image");
