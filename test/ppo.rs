@@ -316,3 +316,50 @@ fn a_dead_bridge_stops_training_with_an_error_and_a_good_checkpoint() {
         "resumed at 80 steps and ran three more updates"
     );
 }
+
+#[test]
+fn learned_a_z_starts_equal_to_the_closed_form_and_gets_a_gradient() {
+    let mut cfg = reach_config();
+    cfg.policy.goal_scale = 500.0;
+    let spec = make(&cfg.env, 0).unwrap().spec().clone();
+    let dev = Device::Cpu;
+    let obs = Tensor::new(&[[0.3f32; 39], [-0.7f32; 39]], &dev).unwrap();
+    let y0 = Tensor::new(&[[60.0f32, 70.0, 20.0, 0.0], [0.0, 1.0, 2.0, 3.0]], &dev).unwrap();
+    let dy0 = Tensor::new(&[[0.0f32; 4], [1.0, -1.0, 0.0, 0.0]], &dev).unwrap();
+    let closed = Agent::new(&cfg.policy, &spec, 3).unwrap();
+    cfg.policy.learn_a_z = true;
+    let learned = Agent::new(&cfg.policy, &spec, 3).unwrap();
+    let a = closed.means(&obs, &y0, &dy0).unwrap();
+    let b = learned.means(&obs, &y0, &dy0).unwrap();
+    let diff = (&a - &b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    let size = a
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    assert!(size > 1e-2, "vacuous: the actions are all near zero");
+    assert!(
+        diff < 1e-4 * size.max(1.0),
+        "unrolled vs closed form: {diff}"
+    );
+    let grads = b.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+    let vars = learned.varmap.data().lock().unwrap();
+    let g = grads
+        .get(vars["actor.log_a_z"].as_tensor())
+        .expect("a gradient for log a_z");
+    assert!(g.to_scalar::<f32>().unwrap().abs() > 0.0);
+    // And it trains in the same loop.
+    drop(vars);
+    let dir = tempfile::tempdir().unwrap();
+    let s = train_ppo(dir.path(), &tiny(cfg), false, &ProgressBar::hidden()).unwrap();
+    assert_eq!(s.env_steps, 160);
+}

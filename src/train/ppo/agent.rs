@@ -7,6 +7,7 @@ use candle_core::{DType, Device, Tensor, D};
 use candle_nn::{Init, Module, VarMap};
 
 use super::config::{ActionMode, ActorConfig, ActorKind};
+use crate::dmp::unrolled::rollout_unrolled_az;
 use crate::dmp::DmpLayer;
 use crate::env::EnvSpec;
 use crate::error::{Error, Result};
@@ -23,6 +24,8 @@ enum ActorNet {
     Ndp {
         policy: Box<Policy>,
         points: DmpLayer,
+        /// log a_z when a_z is learned (then the DMP is integrated step by step).
+        log_a_z: Option<Tensor>,
     },
     /// Network -> k raw actions.
     Raw(Mlp),
@@ -65,10 +68,16 @@ impl Agent {
                 let policy = Policy::new(&pc, &dmp, vb.pp("actor"))?;
                 let cols: Vec<usize> = (0..=k).map(|j| j * dmp.substeps).collect();
                 let points = DmpLayer::with_points(&dmp, &cols)?;
+                let log_a_z = if cfg.learn_a_z {
+                    Some(vb.get_with_hints((), "actor.log_a_z", Init::Const(dmp.a_z.ln()))?)
+                } else {
+                    None
+                };
                 (
                     ActorNet::Ndp {
                         policy: Box::new(policy),
                         points,
+                        log_a_z,
                     },
                     "actor.head.0".to_string(),
                 )
@@ -126,11 +135,25 @@ impl Agent {
         let (b, k, a) = (obs.dim(0)?, self.cfg.k, self.spec.act_dim);
         match &self.actor {
             ActorNet::Raw(mlp) => Ok(mlp.forward(obs)?.reshape((b, k, a))?),
-            ActorNet::Ndp { policy, points } => {
+            ActorNet::Ndp {
+                policy,
+                points,
+                log_a_z,
+            } => {
                 let raw = policy.raw(obs)?;
                 let (g, w) = policy.dmp_params(&raw, y0)?;
                 let w = if self.cfg.only_g { w.zeros_like()? } else { w };
-                let y = points.forward(y0, dy0, &g, &w)?; // (B, A, k + 1)
+                // (B, A, k + 1): the call's points, every `substeps`-th of the rollout.
+                let y = match log_a_z {
+                    None => points.forward(y0, dy0, &g, &w)?,
+                    Some(l) => {
+                        let dmp = policy.dmp_config();
+                        let all = rollout_unrolled_az(dmp, y0, dy0, &g, &w, &l.exp()?)?;
+                        let idx: Vec<u32> = (0..=k).map(|j| (j * dmp.substeps) as u32).collect();
+                        let idx = Tensor::new(idx.as_slice(), obs.device())?;
+                        all.index_select(&idx, 2)?
+                    }
+                };
                 let out = match self.cfg.mode {
                     ActionMode::Delta => (y.narrow(2, 1, k)? - y.narrow(2, 0, k)?)?,
                     ActionMode::Position => (y.narrow(2, 1, k)? / self.cfg.y0_scale)?,

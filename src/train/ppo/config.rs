@@ -62,6 +62,10 @@ pub struct ActorConfig {
     /// Ablation: the network predicts only the goal (w = 0).
     #[serde(default)]
     pub only_g: bool,
+    /// Ablation: a_z is a learned parameter (starting at dmp.a_z; b_z = a_z / 4). The DMP is
+    /// then integrated step by step (slower) instead of in closed form.
+    #[serde(default)]
+    pub learn_a_z: bool,
     #[serde(default)]
     pub mode: ActionMode,
     /// Per action dimension, the observation index of its current position (y0), or null for
