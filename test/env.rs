@@ -116,6 +116,7 @@ fn vec_env_steps_only_the_given_instances() {
         num_envs: 3,
         seed: 5,
         bridge: None,
+        ros_bridge: None,
     };
     let mut v = VecEnv::new(&cfg).unwrap();
     let o: Vec<Vec<f64>> = (0..3)
@@ -144,6 +145,7 @@ fn bridge_cfg(dir: &Path, timeout_s: f64) -> (BridgeConfig, EnvConfig) {
         num_envs: 1,
         seed: 0,
         bridge: Some(b.clone()),
+        ros_bridge: None,
     };
     (b, e)
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::bridge::BridgeConfig;
+use super::ros_bridge::RosBridgeConfig;
 use crate::error::{Error, Result};
 
 /// Which task runs.
@@ -13,8 +14,11 @@ pub enum Task {
     Reach,
     /// Built-in: a point hand pushes a puck to a random goal (push-v3's layout).
     Push,
-    /// A simulator bridge process (Meta-World, Gazebo) configured under `env.bridge`.
+    /// A simulator bridge process (Meta-World) on this machine, under `env.bridge`.
     Bridge,
+    /// A simulator answering over ROS 2 topics (any machine of the ROS network), under
+    /// `env.ros_bridge`.
+    RosBridge,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -32,6 +36,8 @@ pub struct EnvConfig {
     pub seed: u64,
     #[serde(default)]
     pub bridge: Option<BridgeConfig>,
+    #[serde(default)]
+    pub ros_bridge: Option<RosBridgeConfig>,
 }
 
 fn default_max_steps() -> usize {
@@ -58,6 +64,18 @@ impl EnvConfig {
             (_, Some(_)) => Err(Error::invalid(
                 "env.bridge",
                 "only task `bridge` reads this section",
+            )),
+            _ => Ok(()),
+        }?;
+        match (&self.task, &self.ros_bridge) {
+            (Task::RosBridge, None) => Err(Error::invalid(
+                "env.ros_bridge",
+                "task `ros_bridge` needs an `env.ros_bridge` section (namespace, timeout_s)",
+            )),
+            (Task::RosBridge, Some(b)) => b.validate(),
+            (_, Some(_)) => Err(Error::invalid(
+                "env.ros_bridge",
+                "only task `ros_bridge` reads this section",
             )),
             _ => Ok(()),
         }

@@ -9,6 +9,7 @@ pub mod config;
 mod hand;
 pub mod push;
 pub mod reach;
+pub mod ros_bridge;
 pub mod vec_env;
 
 pub use config::{EnvConfig, Task};
@@ -75,5 +76,36 @@ pub fn make(cfg: &EnvConfig, index: usize) -> Result<Box<dyn Env>> {
                 .ok_or_else(|| crate::Error::invalid("env.bridge", "task `bridge` needs it"))?;
             Box::new(bridge::BridgeEnv::connect(b, cfg, index)?)
         }
+        Task::RosBridge => ros_bridge_instance(cfg, index)?,
     })
+}
+
+/// Instance `index` of a `ros_bridge` task: its own node on the embedded DDS transport
+/// (ROS_DOMAIN_ID and ROS_LOCALHOST_ONLY as ROS 2 reads them).
+#[cfg(feature = "dds")]
+fn ros_bridge_instance(cfg: &EnvConfig, index: usize) -> Result<Box<dyn Env>> {
+    use crate::ros::dds::{DdsOptions, DdsTransport};
+    let b = cfg
+        .ros_bridge
+        .as_ref()
+        .ok_or_else(|| crate::Error::invalid("env.ros_bridge", "task `ros_bridge` needs it"))?;
+    let ns = b.namespace.replace("{i}", &index.to_string());
+    let t = DdsTransport::new(
+        &DdsOptions::from_env()?,
+        "/",
+        &format!("ndp_trainer_{}_{index}", std::process::id()),
+        Default::default(),
+    )?;
+    let env = ros_bridge::RosBridgeEnv::connect(&t, &ns, b.timeout_s)?;
+    // The node must outlive the instance: it is kept for the life of the process.
+    Box::leak(Box::new(t));
+    Ok(Box::new(env))
+}
+
+#[cfg(not(feature = "dds"))]
+fn ros_bridge_instance(_: &EnvConfig, _: usize) -> Result<Box<dyn Env>> {
+    Err(crate::Error::invalid(
+        "env.task",
+        "`ros_bridge` needs the embedded transport (cargo feature `dds`)",
+    ))
 }
