@@ -195,3 +195,26 @@ fn nan_joint_states_are_dropped_and_counted() {
     assert_eq!(info.episodes, 2);
     assert!(tr.target.iter().chain(&va.target).all(|v| v.is_finite()));
 }
+
+/// Every shipped config loads with its loader (a typo in one would only show at run time).
+#[test]
+fn shipped_configs_load() {
+    use ndp_ros::train::ppo::PpoRunConfig;
+    let mut seen = 0;
+    for entry in std::fs::read_dir(root().join("config")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let result = if name.starts_with("collect_") {
+            CollectConfig::load(&path).map(|_| ())
+        } else if name.starts_with("ppo_") {
+            PpoRunConfig::load(&path).map(|_| ())
+        } else if name == "ndp_policy.yaml" {
+            continue; // a ROS parameter file, tested in test/ros_args.rs
+        } else {
+            RunConfig::load(&path).map(|_| ())
+        };
+        result.unwrap_or_else(|e| panic!("{name}: {e}"));
+        seen += 1;
+    }
+    assert!(seen >= 8, "only {seen} configs found");
+}
