@@ -15,6 +15,7 @@ pub mod node; // the policy node: controller logic, safety, planner
 pub mod ops; // fast CPU kernels as candle custom ops: im2col conv, fused ReLU + max-pool
 pub mod plot; // PNG plots: trajectories over images, learning curves
 pub mod policy; // the NDP network and baselines (candle-nn)
+pub mod record; // recording live topics into MCAP bags without ROS
 pub mod ros; // transports (embedded DDS, r2r, in-memory), --ros-args, parameters
 pub mod train; // behaviour cloning, evaluation, checkpoints, metrics
 pub mod yaml; // YAML configs with errors naming file and key

@@ -105,3 +105,67 @@ pub fn eval_sim(a: EvalSimArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[derive(Args)]
+pub struct RecordArgs {
+    /// A topic to record, as NAME:TYPE (e.g. /joint_states:sensor_msgs/msg/JointState); repeat.
+    #[arg(long = "topic", required = true)]
+    topics: Vec<String>,
+    /// The new bag directory (must not exist).
+    #[arg(long)]
+    out: PathBuf,
+    /// Stop after this many seconds (default: at Ctrl-C).
+    #[arg(long)]
+    duration: Option<f64>,
+    #[arg(long)]
+    json: bool,
+}
+
+/// `ndp record`: live topics of the embedded DDS transport into an MCAP bag, until Ctrl-C.
+#[cfg(feature = "dds")]
+pub fn record(a: RecordArgs) -> Result<()> {
+    use ndp_ros::ros::dds::{DdsOptions, DdsTransport};
+    let topics = a
+        .topics
+        .iter()
+        .map(|t| {
+            t.split_once(':')
+                .map(|(n, ty)| (n.to_string(), ty.to_string()))
+                .with_context(|| format!("--topic {t}: expected NAME:TYPE"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let transport = DdsTransport::new(
+        &DdsOptions::from_env()?,
+        "/",
+        "ndp_record",
+        Default::default(),
+    )?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+        .context("installing the SIGINT handler")?;
+    let bar = ProgressBar::new_spinner().with_style(
+        ProgressStyle::with_template("{elapsed_precise} {spinner} {pos} messages {msg}")
+            .expect("valid template"),
+    );
+    let duration = a.duration.map(std::time::Duration::from_secs_f64);
+    let s = ndp_ros::record::record(&transport, &topics, &a.out, duration, &stop, |n| {
+        bar.set_position(n)
+    })?;
+    bar.finish_and_clear();
+    eprintln!(
+        "recorded {} messages in {:.1} s into {}",
+        s.messages,
+        s.seconds,
+        s.bag.display()
+    );
+    if a.json {
+        crate::print_json(&serde_json::to_value(&s)?);
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "dds"))]
+pub fn record(_: RecordArgs) -> Result<()> {
+    anyhow::bail!("ndp record needs the embedded transport (cargo feature `dds`); with r2r use `ros2 bag record`")
+}

@@ -49,6 +49,8 @@ enum Cmd {
     PlotPpo(plot_ppo::PlotArgs),
     /// Records expert demonstrations from an environment into an MCAP bag.
     Collect(collect::CollectArgs),
+    /// Records live topics (embedded DDS transport) into an MCAP bag until Ctrl-C.
+    Record(collect::RecordArgs),
     /// Success rate of a behaviour-cloned run acting in a collect config's environment.
     EvalSim(collect::EvalSimArgs),
     /// rosbag2 bags (MCAP or sqlite3), read without ROS.
@@ -94,6 +96,7 @@ fn main() -> ExitCode {
         Cmd::PlotPpo(a) => plot_ppo::plot(a),
         Cmd::Collect(a) => collect::run_collect(a),
         Cmd::EvalSim(a) => collect::eval_sim(a),
+        Cmd::Record(a) => collect::record(a),
         Cmd::Bag { cmd } => bag::run(cmd),
         Cmd::Bench { cmd } => bench::run(cmd),
     };
