@@ -15,26 +15,9 @@ pub fn rollout_unrolled(
     g: &Tensor,
     w: &Tensor,
 ) -> Result<Tensor> {
-    let basis = Basis::new(cfg);
-    let (a_z, b_z, a_x, dt) = (cfg.a_z, cfg.b_z(), cfg.a_x, cfg.dt());
-    let scale = (g - y0)?;
-    let mut y = y0.clone();
-    let mut z = dy0.clone();
-    let mut x = 1.0f64;
-    let mut phi = vec![0.0; cfg.n_basis];
-    let mut out = Vec::with_capacity(cfg.points());
-    out.push(y.clone());
-    for _ in 1..cfg.points() {
-        x += -a_x * x * dt;
-        basis.forcing_coefficients(x, &mut phi);
-        let phi_t = Tensor::new(phi.as_slice(), w.device())?.to_dtype(w.dtype())?;
-        let f = (w.broadcast_mul(&phi_t)?.sum(D::Minus1)? * &scale)?;
-        let dz = ((((g - &y)? * b_z)? - &z)? * a_z + f)?;
-        y = (&y + (&z * dt)?)?;
-        z = (&z + (dz * dt)?)?;
-        out.push(y.clone());
-    }
-    Ok(Tensor::stack(&out, D::Minus1)?)
+    let scalar =
+        |v: f64| -> Result<Tensor> { Ok(Tensor::new(v, w.device())?.to_dtype(w.dtype())?) };
+    integrate(cfg, y0, dy0, g, w, &scalar(cfg.a_z)?, &scalar(cfg.b_z())?)
 }
 
 /// As `rollout_unrolled`, with a_z a tensor (one element, b_z = a_z / 4, critically damped),
@@ -48,10 +31,22 @@ pub fn rollout_unrolled_az(
     w: &Tensor,
     a_z: &Tensor,
 ) -> Result<Tensor> {
+    let a_z = a_z.reshape(())?.to_dtype(w.dtype())?;
+    integrate(cfg, y0, dy0, g, w, &a_z, &(&a_z * 0.25)?)
+}
+
+/// The reference's Euler loop with a_z and b_z as scalar tensors.
+fn integrate(
+    cfg: &DmpConfig,
+    y0: &Tensor,
+    dy0: &Tensor,
+    g: &Tensor,
+    w: &Tensor,
+    a_z: &Tensor,
+    b_z: &Tensor,
+) -> Result<Tensor> {
     let basis = Basis::new(cfg);
     let (a_x, dt) = (cfg.a_x, cfg.dt());
-    let a_z = a_z.reshape(())?.to_dtype(w.dtype())?;
-    let b_z = (&a_z * 0.25)?;
     let scale = (g - y0)?;
     let mut y = y0.clone();
     let mut z = dy0.clone();
@@ -64,8 +59,8 @@ pub fn rollout_unrolled_az(
         basis.forcing_coefficients(x, &mut phi);
         let phi_t = Tensor::new(phi.as_slice(), w.device())?.to_dtype(w.dtype())?;
         let f = (w.broadcast_mul(&phi_t)?.sum(D::Minus1)? * &scale)?;
-        let spring = (g - &y)?.broadcast_mul(&b_z)?;
-        let dz = ((spring - &z)?.broadcast_mul(&a_z)? + f)?;
+        let spring = (g - &y)?.broadcast_mul(b_z)?;
+        let dz = ((spring - &z)?.broadcast_mul(a_z)? + f)?;
         y = (&y + (&z * dt)?)?;
         z = (&z + (dz * dt)?)?;
         out.push(y.clone());

@@ -91,3 +91,33 @@ pub fn toward(hand: &V3, target: &V3) -> Vec<f64> {
     a.push(-1.0); // gripper: open
     a
 }
+
+/// The action a built-in task keeps between `send_step` and `recv_step` (they compute in
+/// `recv_step`, so a vector of them behaves like one of bridges).
+#[derive(Default)]
+pub struct Pending(Option<Vec<f64>>);
+
+impl Pending {
+    /// Stores `action`, which must have ACT_DIM values.
+    pub fn put(&mut self, task: &str, action: &[f64]) -> crate::Result<()> {
+        if action.len() != ACT_DIM {
+            return Err(crate::Error::Shape {
+                what: format!("{task} action"),
+                expected: ACT_DIM.to_string(),
+                got: action.len().to_string(),
+            });
+        }
+        self.0 = Some(action.to_vec());
+        Ok(())
+    }
+
+    pub fn take(&mut self, task: &str) -> crate::Result<Vec<f64>> {
+        self.0
+            .take()
+            .ok_or_else(|| crate::Error::invalid(task, "recv_step without send_step"))
+    }
+
+    pub fn clear(&mut self) {
+        self.0 = None;
+    }
+}

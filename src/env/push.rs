@@ -8,7 +8,7 @@ use rand::SeedableRng;
 
 use super::hand::{self, V3};
 use super::{Env, EnvSpec, Step};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 const PUCK_LOW: V3 = [-0.1, 0.6, 0.02];
 const PUCK_HIGH: V3 = [0.1, 0.7, 0.02];
@@ -34,7 +34,7 @@ pub struct Push {
     goal: V3,
     margin: f64,
     steps: usize,
-    pending: Option<Vec<f64>>,
+    pending: hand::Pending,
 }
 
 impl Push {
@@ -52,7 +52,7 @@ impl Push {
             goal: GOAL_LOW,
             margin: 1.0,
             steps: 0,
-            pending: None,
+            pending: hand::Pending::default(),
         }
     }
 
@@ -100,27 +100,16 @@ impl Env for Push {
         self.prev = hand::frame(&self.hand, Some(&self.puck));
         self.margin = hand::dist_xy(&self.puck, &self.goal);
         self.steps = 0;
-        self.pending = None;
+        self.pending.clear();
         Ok(self.obs())
     }
 
     fn send_step(&mut self, action: &[f64]) -> Result<()> {
-        if action.len() != self.spec.act_dim {
-            return Err(Error::Shape {
-                what: "push action".into(),
-                expected: self.spec.act_dim.to_string(),
-                got: action.len().to_string(),
-            });
-        }
-        self.pending = Some(action.to_vec());
-        Ok(())
+        self.pending.put("push", action)
     }
 
     fn recv_step(&mut self) -> Result<Step> {
-        let action = self
-            .pending
-            .take()
-            .ok_or_else(|| Error::invalid("push", "recv_step without send_step"))?;
+        let action = self.pending.take("push")?;
         self.prev = hand::frame(&self.hand, Some(&self.puck));
         let from = self.hand;
         hand::move_hand(&mut self.hand, &action);

@@ -6,7 +6,7 @@ use rand::SeedableRng;
 
 use super::hand::{self, V3};
 use super::{Env, EnvSpec, Step};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 const GOAL_LOW: V3 = [-0.1, 0.8, 0.05];
 const GOAL_HIGH: V3 = [0.1, 0.9, 0.3];
@@ -21,7 +21,7 @@ pub struct Reach {
     goal: V3,
     margin: f64,
     steps: usize,
-    pending: Option<Vec<f64>>,
+    pending: hand::Pending,
 }
 
 impl Reach {
@@ -38,7 +38,7 @@ impl Reach {
             goal: GOAL_LOW,
             margin: 1.0,
             steps: 0,
-            pending: None,
+            pending: hand::Pending::default(),
         }
     }
 
@@ -61,27 +61,16 @@ impl Env for Reach {
         self.goal = hand::uniform(&mut self.rng, &GOAL_LOW, &GOAL_HIGH);
         self.margin = hand::dist(&self.hand, &self.goal);
         self.steps = 0;
-        self.pending = None;
+        self.pending.clear();
         Ok(self.obs())
     }
 
     fn send_step(&mut self, action: &[f64]) -> Result<()> {
-        if action.len() != self.spec.act_dim {
-            return Err(Error::Shape {
-                what: "reach action".into(),
-                expected: self.spec.act_dim.to_string(),
-                got: action.len().to_string(),
-            });
-        }
-        self.pending = Some(action.to_vec());
-        Ok(())
+        self.pending.put("reach", action)
     }
 
     fn recv_step(&mut self) -> Result<Step> {
-        let action = self
-            .pending
-            .take()
-            .ok_or_else(|| Error::invalid("reach", "recv_step without send_step"))?;
+        let action = self.pending.take("reach")?;
         self.prev = hand::frame(&self.hand, None);
         hand::move_hand(&mut self.hand, &action);
         self.steps += 1;
