@@ -80,12 +80,7 @@ pub struct CollectSummary {
 
 impl CollectConfig {
     pub fn load(path: &Path) -> Result<Self> {
-        let cfg: CollectConfig = crate::yaml::load(path)?;
-        cfg.validate().map_err(|e| Error::Config {
-            path: path.into(),
-            msg: e.to_string(),
-        })?;
-        Ok(cfg)
+        crate::yaml::load_checked(path, Self::validate)
     }
 
     pub fn validate(&self) -> Result<()> {

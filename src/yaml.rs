@@ -19,3 +19,17 @@ pub fn parse<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T> {
         msg: e.to_string(),
     })
 }
+
+/// Parses `path` as `T` and runs `validate` on it; a validation error is reported against the
+/// file (`config FILE: invalid value for KEY: ...`).
+pub fn load_checked<T: DeserializeOwned>(
+    path: &Path,
+    validate: impl FnOnce(&T) -> Result<()>,
+) -> Result<T> {
+    let cfg: T = load(path)?;
+    validate(&cfg).map_err(|e| Error::Config {
+        path: path.into(),
+        msg: e.to_string(),
+    })?;
+    Ok(cfg)
+}

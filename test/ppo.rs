@@ -95,16 +95,22 @@ fn log_prob_and_entropy_are_the_gaussian_ones() {
     assert!((ent - want).abs() < 1e-4);
 }
 
-#[test]
-fn ndp_actions_are_differences_of_one_dmp_rollout() {
+/// The reach config with large initial outputs (so trajectories are non-trivial), its spec,
+/// and a batch of two observations with their DMP starts y0 and dy0.
+fn actor_fixture() -> (PpoRunConfig, ndp_ros::env::EnvSpec, Tensor, Tensor, Tensor) {
     let mut cfg = reach_config();
-    // Larger initial outputs so the test sees non-trivial trajectories.
     cfg.policy.goal_scale = 500.0;
     let spec = make(&cfg.env, 0).unwrap().spec().clone();
     let dev = Device::Cpu;
     let obs = Tensor::new(&[[0.3f32; 39], [-0.7f32; 39]], &dev).unwrap();
     let y0 = Tensor::new(&[[60.0f32, 70.0, 20.0, 0.0], [0.0, 1.0, 2.0, 3.0]], &dev).unwrap();
     let dy0 = Tensor::new(&[[0.0f32; 4], [1.0, -1.0, 0.0, 0.0]], &dev).unwrap();
+    (cfg, spec, obs, y0, dy0)
+}
+
+#[test]
+fn ndp_actions_are_differences_of_one_dmp_rollout() {
+    let (mut cfg, spec, obs, y0, dy0) = actor_fixture();
     let delta = Agent::new(&cfg.policy, &spec, 3).unwrap();
     cfg.policy.mode = ActionMode::Position;
     let position = Agent::new(&cfg.policy, &spec, 3).unwrap();
@@ -320,13 +326,7 @@ fn a_dead_bridge_stops_training_with_an_error_and_a_good_checkpoint() {
 
 #[test]
 fn learned_a_z_starts_equal_to_the_closed_form_and_gets_a_gradient() {
-    let mut cfg = reach_config();
-    cfg.policy.goal_scale = 500.0;
-    let spec = make(&cfg.env, 0).unwrap().spec().clone();
-    let dev = Device::Cpu;
-    let obs = Tensor::new(&[[0.3f32; 39], [-0.7f32; 39]], &dev).unwrap();
-    let y0 = Tensor::new(&[[60.0f32, 70.0, 20.0, 0.0], [0.0, 1.0, 2.0, 3.0]], &dev).unwrap();
-    let dy0 = Tensor::new(&[[0.0f32; 4], [1.0, -1.0, 0.0, 0.0]], &dev).unwrap();
+    let (mut cfg, spec, obs, y0, dy0) = actor_fixture();
     let closed = Agent::new(&cfg.policy, &spec, 3).unwrap();
     cfg.policy.learn_a_z = true;
     let learned = Agent::new(&cfg.policy, &spec, 3).unwrap();

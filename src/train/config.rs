@@ -50,12 +50,7 @@ pub struct DataConfig {
 impl RunConfig {
     /// Reads and validates a run config; errors name the file and the key.
     pub fn load(path: &Path) -> Result<Self> {
-        let cfg: RunConfig = crate::yaml::load(path)?;
-        cfg.validate().map_err(|e| Error::Config {
-            path: path.into(),
-            msg: e.to_string(),
-        })?;
-        Ok(cfg)
+        crate::yaml::load_checked(path, Self::validate)
     }
 
     pub fn validate(&self) -> Result<()> {

@@ -176,12 +176,7 @@ fn default_ckpt() -> usize {
 impl PpoRunConfig {
     /// Reads and validates a config; errors name the file and the key.
     pub fn load(path: &Path) -> Result<Self> {
-        let cfg: PpoRunConfig = crate::yaml::load(path)?;
-        cfg.validate().map_err(|e| Error::Config {
-            path: path.into(),
-            msg: e.to_string(),
-        })?;
-        Ok(cfg)
+        crate::yaml::load_checked(path, Self::validate)
     }
 
     pub fn to_yaml(&self) -> String {
