@@ -148,26 +148,35 @@ impl Bag {
 
     /// Topics, types, counts and duration, from the messages themselves.
     pub fn info(&self) -> Result<BagInfo> {
-        let msgs = self.messages()?;
-        let mut topics: BTreeMap<&str, TopicInfo> = BTreeMap::new();
-        for m in &msgs {
-            topics
-                .entry(&m.topic)
-                .or_insert_with(|| TopicInfo {
-                    name: m.topic.clone(),
-                    msg_type: m.msg_type.clone(),
-                    count: 0,
-                })
-                .count += 1;
-        }
-        let span = match (msgs.first(), msgs.last()) {
-            (Some(a), Some(b)) => (b.log_time_ns - a.log_time_ns) as f64 * 1e-9,
-            _ => 0.0,
+        // A walk without copying message bytes or sorting: only counts and the time span.
+        let mut topics: BTreeMap<String, TopicInfo> = BTreeMap::new();
+        let (mut n, mut first, mut last) = (0u64, u64::MAX, 0u64);
+        self.for_each_message(|_, m| {
+            if !topics.contains_key(m.topic) {
+                topics.insert(
+                    m.topic.to_string(),
+                    TopicInfo {
+                        name: m.topic.to_string(),
+                        msg_type: m.msg_type.to_string(),
+                        count: 0,
+                    },
+                );
+            }
+            topics.get_mut(m.topic).expect("inserted above").count += 1;
+            n += 1;
+            first = first.min(m.log_time_ns);
+            last = last.max(m.log_time_ns);
+            Ok(())
+        })?;
+        let span = if n > 0 {
+            (last - first) as f64 * 1e-9
+        } else {
+            0.0
         };
         Ok(BagInfo {
             storage: self.storage,
             duration_s: span,
-            messages: msgs.len() as u64,
+            messages: n,
             topics: topics.into_values().collect(),
         })
     }

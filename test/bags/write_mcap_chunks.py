@@ -10,16 +10,14 @@ JointState on /joint_states, 5 String on /marker), in 1 KiB chunks (several per 
 import sys
 from pathlib import Path
 
-import numpy as np
 from mcap.writer import CompressionType, Writer
 from rosbags.typesys import Stores, get_typestore
+from write_bags import joint_state  # same directory: the same messages
 
 
 def write(path: Path, compression: CompressionType) -> None:
     ts = get_typestore(Stores.ROS2_JAZZY)
     JointState = ts.types["sensor_msgs/msg/JointState"]
-    Header = ts.types["std_msgs/msg/Header"]
-    Time = ts.types["builtin_interfaces/msg/Time"]
     String = ts.types["std_msgs/msg/String"]
     with open(path, "wb") as f:
         w = Writer(f, chunk_size=1024, compression=compression)
@@ -30,14 +28,7 @@ def write(path: Path, compression: CompressionType) -> None:
             channels[topic] = w.register_channel(topic=topic, message_encoding="cdr", schema_id=schema)
         for i in range(50):
             t = (1000 + i) * 1_000_000_000
-            msg = JointState(
-                header=Header(stamp=Time(sec=1000 + i, nanosec=7), frame_id="base"),
-                name=["j1", "j2", "j3"],
-                position=np.array([0.1 * i, -0.2 * i, 0.5]),
-                velocity=np.array([float(i), 0.0, -float(i)]),
-                effort=np.array([], dtype=np.float64),
-            )
-            data = bytes(ts.serialize_cdr(msg, JointState.__msgtype__))
+            data = bytes(ts.serialize_cdr(joint_state(ts, i), JointState.__msgtype__))
             w.add_message(channel_id=channels["/joint_states"], log_time=t, publish_time=t, data=data)
             if i % 10 == 0:
                 s = bytes(ts.serialize_cdr(String(data=f"episode {i // 10}"), String.__msgtype__))
