@@ -21,9 +21,12 @@ for seed in $SEEDS; do
       if [ -f "$run/done.json" ]; then continue; fi
       cfg=$(mktemp --suffix=.yaml)
       sed "s/    env_name: push-v3/    env_name: $task/" config/ppo_metaworld.yaml > "$cfg"
-      echo "== $task $kind seed $seed" >&2
+      # An interrupted run goes on from its last checkpoint.
+      resume=()
+      if [ -f "$run/latest" ]; then resume=(--resume); fi
+      echo "== $task $kind seed $seed ${resume[*]}" >&2
       nice -n 10 ./target/release/ndp train-ppo --config "$cfg" --out "$run" --kind "$kind" \
-        --seed "$seed" --steps "$STEPS" --json | tail -1 > "$run.json.tmp"
+        --seed "$seed" --steps "$STEPS" --json "${resume[@]}" | tail -1 > "$run.json.tmp"
       mv "$run.json.tmp" "$run/done.json"
       rm -f "$cfg" "$run"/ckpt-*/weights.safetensors.tmp
     done

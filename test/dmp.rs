@@ -375,3 +375,69 @@ proptest! {
         prop_assert!(rel_err(&out, &reference) < 1e-12);
     }
 }
+
+/// The time-major rollout is the (B, D, points) one transposed, and gives the same gradients
+/// for y0, g and w under the same loss (f32 and f64).
+#[test]
+fn time_major_layout_equals_the_transposed_rollout_and_its_gradients() {
+    for dtype in [DType::F32, DType::F64] {
+        for cfg in configs() {
+            let c = case(cfg.clone(), 3, 2, 17);
+            let layer = DmpLayer::new(&cfg).unwrap();
+            let [y0, dy0, g, w] = tensors(&c, dtype);
+            let r = Tensor::from_vec(
+                vals(3 * 2 * cfg.points(), 8),
+                (3, 2, cfg.points()),
+                &Device::Cpu,
+            )
+            .unwrap()
+            .to_dtype(dtype)
+            .unwrap();
+            let vars = [&y0, &g, &w].map(|t| Var::from_tensor(t).unwrap());
+            let (vy, vg, vw) = (
+                vars[0].as_tensor(),
+                vars[1].as_tensor(),
+                vars[2].as_tensor(),
+            );
+            let plain = layer.forward(vy, &dy0, vg, vw).unwrap();
+            let tm = layer.forward_time_major(vy, &dy0, vg, vw).unwrap();
+            assert_eq!(tm.dims(), &[3, cfg.points(), 2]);
+            let back = tm.transpose(1, 2).unwrap();
+            assert_eq!(flat(&plain), flat(&back.contiguous().unwrap()));
+            let ga = (plain * &r).unwrap().sum_all().unwrap().backward().unwrap();
+            let gb = (back * &r).unwrap().sum_all().unwrap().backward().unwrap();
+            for v in &vars {
+                let (a, b) = (
+                    flat(ga.get(v.as_tensor()).unwrap()),
+                    flat(gb.get(v.as_tensor()).unwrap()),
+                );
+                assert!(rel_err(&a, &b) < 1e-6, "{dtype:?}: gradients differ");
+            }
+        }
+    }
+}
+
+#[test]
+fn layer_rejects_mismatched_shapes_and_dtypes() {
+    let layer = DmpLayer::new(&DmpConfig::new(4, 20)).unwrap();
+    let dev = Device::Cpu;
+    let z = Tensor::zeros((2, 2), DType::F32, &dev).unwrap();
+    let w = Tensor::zeros((2, 2, 4), DType::F32, &dev).unwrap();
+    let g3 = Tensor::zeros((2, 3), DType::F32, &dev).unwrap();
+    let e = layer.forward(&z, &z, &g3, &w).unwrap_err().to_string();
+    assert!(e.contains("DMP g") && e.contains("[2, 3]"), "{e}");
+    let w3 = Tensor::zeros((3, 2, 4), DType::F32, &dev).unwrap();
+    let e = layer.forward(&z, &z, &z, &w3).unwrap_err().to_string();
+    assert!(
+        e.contains("DMP weights w") && e.contains("[3, 2, 4]"),
+        "{e}"
+    );
+    let z64 = z.to_dtype(DType::F64).unwrap();
+    let e = layer.forward(&z64, &z, &z, &w).unwrap_err().to_string();
+    assert!(e.contains("y0") && e.contains("F64"), "{e}");
+    let e = layer
+        .forward_time_major(&w, &w, &w, &w.unsqueeze(3).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("(B, D)"), "{e}");
+}

@@ -6,6 +6,7 @@
 pub mod basis;
 pub mod config;
 pub mod fit;
+mod fused;
 pub mod layer;
 pub mod operator;
 pub mod stepper;

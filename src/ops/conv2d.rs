@@ -137,7 +137,7 @@ fn im2col(g: &Geom, x: &[f32], cols: &mut [f32], b0: usize, b1: usize) {
                         }
                         let first = lo * g.s + j - g.p;
                         if g.s == 1 {
-                            d[lo..hi].copy_from_slice(&src[first..first + hi - lo]);
+                            copy_short(&mut d[lo..hi], &src[first..first + hi - lo]);
                         } else {
                             for (o, v) in d[lo..hi].iter_mut().zip(src[first..].iter().step_by(g.s))
                             {
@@ -148,6 +148,23 @@ fn im2col(g: &Geom, x: &[f32], cols: &mut [f32], b0: usize, b1: usize) {
                 }
             }
         }
+    }
+}
+
+/// A copy of the few floats of one image row: in 8-float blocks the compiler inlines, where
+/// `copy_from_slice` of a runtime length calls memmove (a call per 8 floats was a third of
+/// the im2col time).
+#[inline(always)]
+fn copy_short(d: &mut [f32], s: &[f32]) {
+    let s = &s[..d.len()];
+    let mut dc = d.chunks_exact_mut(8);
+    let mut sc = s.chunks_exact(8);
+    for (o, v) in (&mut dc).zip(&mut sc) {
+        let v: &[f32; 8] = v.try_into().expect("8 floats");
+        *<&mut [f32; 8]>::try_from(o).expect("8 floats") = *v;
+    }
+    for (o, v) in dc.into_remainder().iter_mut().zip(sc.remainder()) {
+        *o = *v;
     }
 }
 
@@ -228,42 +245,62 @@ fn conv_mat(g: &Geom, w: &[f32], cols: &[f32]) -> Scratch {
     ymat
 }
 
-/// relu(max over 2x2 windows of Y + bias) in (B, Cout, Ho/2, Wo/2) order, and the winners.
+/// relu(max over 2x2 windows of Y + bias) in (B, Cout, Ho/2, Wo/2) order, and the winners;
+/// samples split over the op threads.
 fn relu_pool(g: &Geom, ymat: &[f32], bias: &[f32]) -> (Vec<f32>, Vec<u32>) {
+    let (hp, wp) = (g.ho / 2, g.wo / 2);
+    let per = g.cout * hp * wp;
+    let (mut y, mut win) = (vec![0f32; g.b * per], vec![u32::MAX; g.b * per]);
+    let (yo, wo_) = (Out(y.as_mut_ptr()), Out(win.as_mut_ptr().cast()));
+    split(g.b, 4, move |b0, b1| {
+        let (yo, wo_) = (yo, wo_);
+        // SAFETY: each part writes only its own samples' outputs.
+        let (y, win) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(yo.0.add(b0 * per), (b1 - b0) * per),
+                std::slice::from_raw_parts_mut(wo_.0.cast::<u32>().add(b0 * per), (b1 - b0) * per),
+            )
+        };
+        relu_pool_samples(g, ymat, bias, b0, b1, y, win);
+    });
+    (y, win)
+}
+
+/// `relu_pool` for samples [b0, b1) into their slices of the outputs.
+fn relu_pool_samples(
+    g: &Geom,
+    ymat: &[f32],
+    bias: &[f32],
+    b0: usize,
+    b1: usize,
+    y: &mut [f32],
+    win: &mut [u32],
+) {
     let (ncol, hwo, hp, wp, wo) = (g.ncol(), g.hw_out(), g.ho / 2, g.wo / 2, g.wo);
-    let n = g.b * g.cout * hp * wp;
-    let (mut y, mut win) = (vec![0f32; n], vec![u32::MAX; n]);
     let planes = y
         .chunks_exact_mut(hp * wp)
         .zip(win.chunks_exact_mut(hp * wp));
     for (bc, (yp, wp_)) in planes.enumerate() {
-        let (b, c) = (bc / g.cout, bc % g.cout);
+        let (b, c) = (b0 + bc / g.cout, bc % g.cout);
+        debug_assert!(b < b1);
         let base = c * ncol + b * hwo;
         let plane = &ymat[base..base + hwo];
         for r in 0..hp {
             let (top, bottom) = (&plane[2 * r * wo..][..wo], &plane[(2 * r + 1) * wo..][..wo]);
+            let (yr, wr) = (&mut yp[r * wp..][..wp], &mut wp_[r * wp..][..wp]);
             for q in 0..wp {
-                let cand = [
-                    (top[2 * q], 2 * r * wo + 2 * q),
-                    (top[2 * q + 1], 2 * r * wo + 2 * q + 1),
-                    (bottom[2 * q], (2 * r + 1) * wo + 2 * q),
-                    (bottom[2 * q + 1], (2 * r + 1) * wo + 2 * q + 1),
-                ];
-                let mut best = cand[0];
-                for x in &cand[1..] {
-                    if x.0 > best.0 {
-                        best = *x;
-                    }
-                }
-                let v = best.0 + bias[c];
-                if v > 0.0 {
-                    yp[r * wp + q] = v;
-                    wp_[r * wp + q] = (b * hwo + best.1) as u32;
-                }
+                // Branch-free argmax, the first of equal values winning (a, b, c, d order).
+                let (a, bb, cc, d) = (top[2 * q], top[2 * q + 1], bottom[2 * q], bottom[2 * q + 1]);
+                let (m1, i1) = if bb > a { (bb, 1) } else { (a, 0) };
+                let (m2, i2) = if d > cc { (d, wo + 1) } else { (cc, wo) };
+                let (m, i) = if m2 > m1 { (m2, i2) } else { (m1, i1) };
+                let v = m + bias[c];
+                let at = (b * hwo + 2 * r * wo + 2 * q + i) as u32;
+                yr[q] = if v > 0.0 { v } else { 0.0 };
+                wr[q] = if v > 0.0 { at } else { u32::MAX };
             }
         }
     }
-    (y, win)
 }
 
 /// The im2col matrix of x, built on the op threads.
@@ -367,12 +404,18 @@ impl CustomOp3 for ConvOp {
                 // Only the winners of positive windows get gradient.
                 let mut dymat = Scratch::zeroed(g.cout * ncol);
                 let per = (g.ho / 2) * (g.wo / 2);
-                for (o, (&win, &d)) in winners.iter().zip(dyv).enumerate() {
-                    if win != u32::MAX {
-                        let c = (o / per) % g.cout;
-                        dymat[c * ncol + win as usize] = d;
-                        db[c] += d;
+                let planes = winners.chunks_exact(per).zip(dyv.chunks_exact(per));
+                for (bc, (wins, ds)) in planes.enumerate() {
+                    let c = bc % g.cout;
+                    let row = &mut dymat[c * ncol..(c + 1) * ncol];
+                    let mut sum = 0.0;
+                    for (&win, &d) in wins.iter().zip(ds) {
+                        if win != u32::MAX {
+                            row[win as usize] = d;
+                            sum += d;
+                        }
                     }
+                    db[c] += sum;
                 }
                 dymat
             } else {

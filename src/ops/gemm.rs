@@ -46,11 +46,16 @@ impl View {
     fn col(self, c: usize) -> *const f32 {
         self.ptr.wrapping_offset(self.cs * c as isize)
     }
+
+    fn row(self, r: usize) -> *const f32 {
+        self.ptr.wrapping_offset(self.rs * r as isize)
+    }
 }
 
 /// dst (m x n, row-major, row stride `dst_rs`) = [dst +] lhs (m x k) . rhs (k x n).
-/// Columns of dst are split over the op threads when the product is large enough to repay
-/// a thread start (~20 us).
+/// Split over the op threads when the product is large enough to repay a thread start
+/// (~20 us): by columns of dst, or by rows when there are too few columns (weight gradients,
+/// whose dst is a few dozen columns wide).
 ///
 /// # Safety
 /// Every element the views address must be valid for reads (lhs, rhs) and dst must hold
@@ -67,23 +72,24 @@ pub unsafe fn sgemm(
     rhs: View,
 ) {
     let shared = Shared(dst, lhs, rhs);
-    let min_cols = if m * n * k < 1 << 21 { n.max(1) } else { 64 };
-    split(n, min_cols, move |c0, c1| {
+    let small = m * n * k < 1 << 21;
+    let by_rows = !small && n < 128 && m >= 32;
+    let one = |rows: (usize, usize), cols: (usize, usize)| {
         let (dst, lhs, rhs) = shared.parts();
-        // SAFETY: the caller's contract; [c0, c1) columns are this part's alone.
+        // SAFETY: the caller's contract; this part's rows x cols block of dst is its alone.
         unsafe {
             gemm::gemm(
-                m,
-                c1 - c0,
+                rows.1 - rows.0,
+                cols.1 - cols.0,
                 k,
-                dst.wrapping_add(c0),
+                dst.wrapping_add(rows.0 * dst_rs + cols.0),
                 1,
                 dst_rs as isize,
                 accumulate,
-                lhs.ptr,
+                lhs.row(rows.0),
                 lhs.cs,
                 lhs.rs,
-                rhs.col(c0),
+                rhs.col(cols.0),
                 rhs.cs,
                 rhs.rs,
                 1.0,
@@ -94,5 +100,11 @@ pub unsafe fn sgemm(
                 gemm::Parallelism::None,
             )
         }
-    });
+    };
+    if by_rows {
+        split(m, 16, move |r0, r1| one((r0, r1), (0, n)));
+    } else {
+        let min_cols = if small { n.max(1) } else { 64 };
+        split(n, min_cols, move |c0, c1| one((0, m), (c0, c1)));
+    }
 }

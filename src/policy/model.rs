@@ -116,8 +116,7 @@ impl Policy {
     /// Integrates the DMP for (g, w) from y0: (B, points, D).
     pub fn rollout(&self, y0: &Tensor, g: &Tensor, w: &Tensor) -> Result<Tensor> {
         let dy0 = Tensor::full(self.cfg.dy0, y0.shape(), y0.device())?.to_dtype(y0.dtype())?;
-        let traj = self.dmp.forward(y0, &dy0, g, w)?;
-        Ok(traj.transpose(1, 2)?.contiguous()?)
+        self.dmp.forward_time_major(y0, &dy0, g, w)
     }
 
     /// The predicted trajectory (B, points, D) from observations and the start y0 (B, D).

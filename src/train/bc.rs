@@ -5,12 +5,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use indicatif::ProgressBar;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::Serialize;
 
+use super::adam::Adam;
 use super::checkpoint;
 use super::config::RunConfig;
 use super::data::BcData;
@@ -60,14 +60,8 @@ pub fn train_bc(
         ModelKind::CnnDmp => Some(fitted_raw_targets(&policy, train)?),
         _ => None,
     };
-    let mut opt = AdamW::new(
-        varmap.all_vars(),
-        ParamsAdamW {
-            lr: cfg.train.lr,
-            weight_decay: 0.0,
-            ..Default::default()
-        },
-    )?;
+    let vars = varmap.data().lock().expect("varmap lock").clone();
+    let mut opt = Adam::with_eps(&vars, cfg.train.lr, 1e-8)?;
     let n = train.len();
     let bs = cfg.train.batch_size.min(n);
     let batches = n / bs;
@@ -86,7 +80,7 @@ pub fn train_bc(
                 Some(t) => mse(&policy.raw(&obs)?, &t.index_select(&idx, 0)?)?,
                 None => mse(&policy.trajectory(&obs, &y0)?, &target)?,
             };
-            opt.backward_step(&loss)?;
+            opt.step(&loss.backward()?, 1.0)?;
             let l = loss.to_scalar::<f32>()? as f64;
             sum += l;
             progress.set_message(format!("epoch {epoch} loss {l:.3}"));

@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use anyhow::Result;
 use candle_core::{DType, Device, Tensor, Var};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use clap::Subcommand;
 use ndp_ros::dmp::unrolled::rollout_unrolled;
 use ndp_ros::dmp::{DmpConfig, DmpLayer, DmpStepper};
@@ -236,21 +235,29 @@ fn train_step(
     let obs = Tensor::rand(0f32, 1.0, obs_shape(batch), &dev)?;
     let y0 = (Tensor::rand(0f32, 1.0, (batch, dof), &dev)? * 40.0)?;
     let target = (Tensor::rand(0f32, 1.0, (batch, pts, dof), &dev)? * 40.0)?;
-    let mut opt = AdamW::new(
-        varmap.all_vars(),
-        ParamsAdamW {
-            lr: cfg.train.lr,
-            weight_decay: 0.0,
-            ..Default::default()
-        },
-    )?;
+    let vars = varmap.data().lock().expect("varmap lock").clone();
+    let mut opt = ndp_ros::train::adam::Adam::with_eps(&vars, cfg.train.lr, 1e-8)?;
+    // Each step also split into its phases (forward + loss, backward, optimiser), so a
+    // regression shows where it is.
+    let mut phases = [vec![], vec![], vec![]];
     let mut steps = time_ms(5, iters, || {
+        let t0 = Instant::now();
         let loss = (policy.trajectory(&obs, &y0)? - &target)?
             .sqr()?
             .mean_all()?;
-        opt.backward_step(&loss)?;
+        let t1 = Instant::now();
+        let grads = loss.backward()?;
+        let t2 = Instant::now();
+        opt.step(&grads, 1.0)?;
+        for (ph, (a, b)) in phases
+            .iter_mut()
+            .zip([(t0, t1), (t1, t2), (t2, Instant::now())])
+        {
+            ph.push((b - a).as_secs_f64() * 1e3);
+        }
         Ok(())
     })?;
+    let [mut fwd, mut bwd, mut adam] = phases;
     let obs1 = Tensor::rand(0f32, 1.0, obs_shape(1), &dev)?;
     let y01 = (Tensor::rand(0f32, 1.0, (1, dof), &dev)? * 40.0)?;
     let mut infer = time_ms(50, 1000, || {
@@ -263,6 +270,9 @@ fn train_step(
         "batch": batch,
         "train_step_ms_median": pct(&mut steps, 50.0),
         "train_step_ms_p90": pct(&mut steps, 90.0),
+        "forward_ms_median": pct(&mut fwd, 50.0),
+        "backward_ms_median": pct(&mut bwd, 50.0),
+        "optimizer_ms_median": pct(&mut adam, 50.0),
         "infer_p50_ms": pct(&mut infer, 50.0),
         "infer_p99_ms": pct(&mut infer, 99.0),
         "conv": format!("{:?}", cfg.model.conv).to_lowercase(),

@@ -49,7 +49,7 @@ pub fn save(run: &Path, agent: &Agent, adam: &Adam, state: &TrainState) -> Resul
         .iter()
         .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
         .collect();
-    tensors.extend(adam.state());
+    tensors.extend(adam.state()?);
     let weights = dir.join(WEIGHTS);
     let bytes = safetensors::serialize(&tensors, None).map_err(|e| Error::Checkpoint {
         path: weights.clone(),

@@ -136,7 +136,7 @@ pub fn train_ppo_on(
     }
     write_atomic(&config_path, cfg.to_yaml().as_bytes())?;
     let mut log = if resume {
-        MetricsLog::append(&run.join("metrics.jsonl"))?
+        MetricsLog::resume(&run.join("metrics.jsonl"), state.update)?
     } else {
         MetricsLog::create(&run.join("metrics.jsonl"))?
     };
