@@ -25,6 +25,15 @@ fn err_vs_terms(a: &Tensor, b: &Tensor, scale: &Tensor) -> f32 {
     (sq(&(a - b).unwrap()) / sq(scale).max(1e-30)).sqrt()
 }
 
+/// One sample per im2col chunk, on two op threads: the property tests run the chunked,
+/// threaded paths (partial weight gradients summed across threads, disjoint dX writes) that
+/// the digit model's batch of 64 takes, on small shapes. (Process-wide settings: the other
+/// tests here then run either way, and both must agree with candle.)
+fn chunked_threaded() {
+    ndp_ros::ops::set_chunk_floats(1);
+    ndp_ros::ops::threads::set_threads(2);
+}
+
 fn randn(shape: &[usize]) -> Tensor {
     Tensor::randn(0f32, 1.0, shape, &Device::Cpu).unwrap()
 }
@@ -115,6 +124,7 @@ proptest! {
 
     #[test]
     fn im2col_conv_matches_candle(c in cases(true)) {
+        chunked_threaded();
         let x = randn(&[c.b, c.cin, c.h, c.w]);
         let w = randn(&[c.cout, c.cin, c.k.0, c.k.1]);
         let b = randn(&[c.cout]);
@@ -136,6 +146,7 @@ proptest! {
     /// bias: <y0, r> = <x, dX> = <w, dW>, and db = the sum of r per channel).
     #[test]
     fn im2col_conv_any_stride_is_linear_and_adjoint(c in cases(false)) {
+        chunked_threaded();
         let x = randn(&[c.b, c.cin, c.h, c.w]);
         let w = randn(&[c.cout, c.cin, c.k.0, c.k.1]);
         let b = randn(&[c.cout]);
@@ -158,6 +169,7 @@ proptest! {
     /// its gradients equal those of our separate conv2d and relu_max_pool2 (checked above).
     #[test]
     fn fused_conv_relu_pool_matches_the_separate_ops(c in cases(false)) {
+        chunked_threaded();
         let x = randn(&[c.b, c.cin, c.h, c.w]);
         let w = randn(&[c.cout, c.cin, c.k.0, c.k.1]);
         let b = randn(&[c.cout]);

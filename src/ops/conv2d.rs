@@ -1,15 +1,16 @@
-//! 2-D convolution (f32, NCHW, bias fused, optionally ReLU + 2x2 max-pool fused too) as one
-//! GEMM over an im2col matrix:
-//! forward Y = W . cols + b; backward dW = dY . cols^T (cols kept from the forward pass),
-//! db = row sums of dY, and dX = col2im(W^T . dY) only when the input needs a gradient (never
-//! for the first layer, whose input is the image).
+//! 2-D convolution (f32, NCHW, bias fused, optionally ReLU + 2x2 max-pool fused too) as
+//! GEMMs over im2col matrices, built chunk by chunk so each stays in cache:
+//! forward Y = W . cols + b; backward dW = dY . cols^T (cols rebuilt per chunk), db = row
+//! sums of dY, and dX = col2im(W^T . dY) only when the input needs a gradient (never for the
+//! first layer, whose input is the image). Chunks are split over the op threads.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 
 use super::data::{f32_slice, with_f32};
-use super::gemm::{sgemm, View};
+use super::gemm::{sgemm_serial, View};
 use super::scratch::Scratch;
 use super::threads::split;
 
@@ -87,11 +88,6 @@ impl Geom {
         self.ho * self.wo
     }
 
-    /// Columns of the im2col matrix: one per (sample, output pixel).
-    fn ncol(&self) -> usize {
-        self.b * self.hw_out()
-    }
-
     /// The output columns `ow` whose input column `ow * s + j - p` lies inside the image.
     fn valid_cols(&self, j: usize) -> (usize, usize) {
         let lo = self.p.saturating_sub(j).div_ceil(self.s).min(self.wo);
@@ -112,9 +108,32 @@ impl Geom {
     }
 }
 
-/// cols (K x B*Ho*Wo) from x (B, Cin, H, W), for samples [b0, b1).
+/// cols (K x (b1 - b0)*Ho*Wo) from samples [b0, b1) of x (B, Cin, H, W).
 fn im2col(g: &Geom, x: &[f32], cols: &mut [f32], b0: usize, b1: usize) {
-    let (ncol, hwo) = (g.ncol(), g.hw_out());
+    let hwo = g.hw_out();
+    let ncol = (b1 - b0) * hwo;
+    if g.s == 1 && g.p == 0 {
+        // Valid convolution (the digit model's): every window is inside the image, so each
+        // output row is one contiguous run of the input row; sample-major so the input plane
+        // stays in L1 while its 25 shifted copies are written.
+        let hw = g.h * g.w;
+        for b in b0..b1 {
+            for ci in 0..g.cin {
+                let plane = &x[(b * g.cin + ci) * hw..][..hw];
+                for i in 0..g.kh {
+                    for j in 0..g.kw {
+                        let row = (ci * g.kh + i) * g.kw + j;
+                        let dst = &mut cols[row * ncol + (b - b0) * hwo..][..hwo];
+                        let src = &plane[i * g.w + j..];
+                        for (oh, d) in dst.chunks_exact_mut(g.wo).enumerate() {
+                            copy_short(d, &src[oh * g.w..]);
+                        }
+                    }
+                }
+            }
+        }
+        return;
+    }
     for ci in 0..g.cin {
         for i in 0..g.kh {
             for j in 0..g.kw {
@@ -122,7 +141,7 @@ fn im2col(g: &Geom, x: &[f32], cols: &mut [f32], b0: usize, b1: usize) {
                 let (lo, hi) = g.valid_cols(j);
                 for b in b0..b1 {
                     let plane = &x[(b * g.cin + ci) * g.h * g.w..][..g.h * g.w];
-                    let dst = &mut cols[row * ncol + b * hwo..][..hwo];
+                    let dst = &mut cols[row * ncol + (b - b0) * hwo..][..hwo];
                     for oh in 0..g.ho {
                         let d = &mut dst[oh * g.wo..(oh + 1) * g.wo];
                         let Some(r) = g.in_row(oh, i) else {
@@ -168,12 +187,30 @@ fn copy_short(d: &mut [f32], s: &[f32]) {
     }
 }
 
-/// dx (B, Cin, H, W) += col2im(dcols), for samples [b0, b1) (dx holds just those samples).
+/// dx += col2im(dcols) for samples [b0, b1): dcols is K x (b1 - b0)*Ho*Wo and dx holds just
+/// those samples (b1 - b0, Cin, H, W).
 fn col2im(g: &Geom, dcols: &[f32], dx: &mut [f32], b0: usize, b1: usize) {
-    let (ncol, hwo) = (g.ncol(), g.hw_out());
+    let hwo = g.hw_out();
+    let ncol = (b1 - b0) * hwo;
     for b in b0..b1 {
         for ci in 0..g.cin {
             let plane = &mut dx[((b - b0) * g.cin + ci) * g.h * g.w..][..g.h * g.w];
+            if g.s == 1 && g.p == 0 {
+                // Valid convolution: each output row adds onto one contiguous input run.
+                for i in 0..g.kh {
+                    for j in 0..g.kw {
+                        let row = (ci * g.kh + i) * g.kw + j;
+                        let src = &dcols[row * ncol + (b - b0) * hwo..][..hwo];
+                        let dst = &mut plane[i * g.w + j..];
+                        for (oh, s) in src.chunks_exact(g.wo).enumerate() {
+                            for (o, v) in dst[oh * g.w..][..g.wo].iter_mut().zip(s) {
+                                *o += *v;
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
             for i in 0..g.kh {
                 for j in 0..g.kw {
                     let row = (ci * g.kh + i) * g.kw + j;
@@ -181,7 +218,7 @@ fn col2im(g: &Geom, dcols: &[f32], dx: &mut [f32], b0: usize, b1: usize) {
                     if lo == hi {
                         continue;
                     }
-                    let src = &dcols[row * ncol + b * hwo..][..hwo];
+                    let src = &dcols[row * ncol + (b - b0) * hwo..][..hwo];
                     for oh in 0..g.ho {
                         let Some(r) = g.in_row(oh, i) else { continue };
                         let s = &src[oh * g.wo + lo..oh * g.wo + hi];
@@ -205,116 +242,283 @@ fn col2im(g: &Geom, dcols: &[f32], dx: &mut [f32], b0: usize, b1: usize) {
 
 /// Raw pointer for disjoint writes from the scoped threads.
 #[derive(Clone, Copy)]
-struct Out(*mut f32);
-unsafe impl Send for Out {}
-unsafe impl Sync for Out {}
+struct Out<T>(*mut T);
+unsafe impl<T> Send for Out<T> {}
+unsafe impl<T> Sync for Out<T> {}
 
-/// The forward op; it keeps its im2col matrix for the backward pass.
+impl<T> Out<T> {
+    /// The `len` values from element `at`.
+    ///
+    /// # Safety
+    /// In bounds of the allocation, and no other live slice overlaps it.
+    unsafe fn part<'a>(self, at: usize, len: usize) -> &'a mut [T] {
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(at), len) }
+    }
+}
+
+/// Samples per chunk: each chunk's im2col matrix (and its gradient) is built, used and
+/// dropped while it is still in the core's L2 cache, instead of one B-sample matrix that is
+/// written to and read back from memory four times per train step.
+static CHUNK_FLOATS: AtomicUsize = AtomicUsize::new(256 * 1024);
+
+/// Sets the im2col chunk budget in floats (tests use tiny ones to cover many chunks).
+#[doc(hidden)]
+pub fn set_chunk_floats(n: usize) {
+    CHUNK_FLOATS.store(n.max(1), Ordering::Relaxed);
+}
+
+impl Geom {
+    fn chunk(&self) -> usize {
+        (CHUNK_FLOATS.load(Ordering::Relaxed) / (self.k() * self.hw_out()).max(1))
+            .clamp(1, self.b.max(1))
+    }
+
+    fn chunks(&self) -> usize {
+        self.b.div_ceil(self.chunk())
+    }
+
+    /// Samples [b0, b1) of chunk `c`.
+    fn chunk_range(&self, c: usize) -> (usize, usize) {
+        let cs = self.chunk();
+        (c * cs, ((c + 1) * cs).min(self.b))
+    }
+
+    /// Output values per sample: pooled or not.
+    fn out_per(&self, pool: bool) -> usize {
+        if pool {
+            self.cout * (self.ho / 2) * (self.wo / 2)
+        } else {
+            self.cout * self.hw_out()
+        }
+    }
+}
+
+/// The forward op; it keeps the pooling winners for the backward pass (the im2col matrices
+/// are rebuilt there, chunk by chunk, which costs less than keeping them in memory).
 struct ConvOp {
     spec: ConvSpec,
     /// Fused ReLU + 2x2 max-pool on the output.
     pool: bool,
-    cache: Mutex<Option<Cache>>,
+    /// With `pool`: per pooled output, which of its window's four values won (0..4 in
+    /// row-major order), or `NO_WINNER` where ReLU zeroed it.
+    winners: Mutex<Option<Vec<u8>>>,
 }
 
-/// What the forward pass leaves for the backward pass.
-struct Cache {
-    cols: Scratch,
-    /// With `pool`: per pooled output, the column of Y (Cout x B*HoWo) that won the window,
-    /// or `u32::MAX` where ReLU zeroed it.
-    winners: Vec<u32>,
-}
+/// Marks a pooled output that ReLU zeroed: no gradient flows back through it.
+const NO_WINNER: u8 = u8::MAX;
 
-/// Y (Cout x B*HoWo, without bias) = W . cols, on the op threads.
-fn conv_mat(g: &Geom, w: &[f32], cols: &[f32]) -> Scratch {
-    let (k, ncol) = (g.k(), g.ncol());
-    let mut ymat = Scratch::new(g.cout * ncol);
-    // SAFETY: w is cout x k, cols k x ncol, ymat cout x ncol, all row-major and distinct.
-    unsafe {
-        sgemm(
-            g.cout,
-            ncol,
-            k,
-            ymat.as_mut_ptr(),
-            ncol,
-            false,
-            View::rows(w.as_ptr(), k),
-            View::rows(cols.as_ptr(), ncol),
-        );
-    }
-    ymat
-}
-
-/// relu(max over 2x2 windows of Y + bias) in (B, Cout, Ho/2, Wo/2) order, and the winners;
-/// samples split over the op threads.
-fn relu_pool(g: &Geom, ymat: &[f32], bias: &[f32]) -> (Vec<f32>, Vec<u32>) {
-    let (hp, wp) = (g.ho / 2, g.wo / 2);
-    let per = g.cout * hp * wp;
-    let (mut y, mut win) = (vec![0f32; g.b * per], vec![u32::MAX; g.b * per]);
-    let (yo, wo_) = (Out(y.as_mut_ptr()), Out(win.as_mut_ptr().cast()));
-    split(g.b, 4, move |b0, b1| {
-        let (yo, wo_) = (yo, wo_);
-        // SAFETY: each part writes only its own samples' outputs.
-        let (y, win) = unsafe {
-            (
-                std::slice::from_raw_parts_mut(yo.0.add(b0 * per), (b1 - b0) * per),
-                std::slice::from_raw_parts_mut(wo_.0.cast::<u32>().add(b0 * per), (b1 - b0) * per),
-            )
-        };
-        relu_pool_samples(g, ymat, bias, b0, b1, y, win);
-    });
-    (y, win)
-}
-
-/// `relu_pool` for samples [b0, b1) into their slices of the outputs.
-fn relu_pool_samples(
-    g: &Geom,
-    ymat: &[f32],
-    bias: &[f32],
-    b0: usize,
-    b1: usize,
-    y: &mut [f32],
-    win: &mut [u32],
-) {
-    let (ncol, hwo, hp, wp, wo) = (g.ncol(), g.hw_out(), g.ho / 2, g.wo / 2, g.wo);
+/// relu(max over 2x2 windows of Y + bias) for a chunk of samples, whose Y (Cout x
+/// samples*Ho*Wo) is `ymat`, into their slices of the outputs (.., Cout, Ho/2, Wo/2).
+fn relu_pool_samples(g: &Geom, ymat: &[f32], bias: &[f32], y: &mut [f32], win: &mut [u8]) {
+    let (hwo, hp, wp, wo) = (g.hw_out(), g.ho / 2, g.wo / 2, g.wo);
+    let ncol = ymat.len() / g.cout;
     let planes = y
         .chunks_exact_mut(hp * wp)
         .zip(win.chunks_exact_mut(hp * wp));
     for (bc, (yp, wp_)) in planes.enumerate() {
-        let (b, c) = (b0 + bc / g.cout, bc % g.cout);
-        debug_assert!(b < b1);
-        let base = c * ncol + b * hwo;
+        let (lb, c) = (bc / g.cout, bc % g.cout);
+        let base = c * ncol + lb * hwo;
         let plane = &ymat[base..base + hwo];
         for r in 0..hp {
-            let (top, bottom) = (&plane[2 * r * wo..][..wo], &plane[(2 * r + 1) * wo..][..wo]);
+            let (top, bottom) = (
+                &plane[2 * r * wo..][..2 * wp],
+                &plane[(2 * r + 1) * wo..][..2 * wp],
+            );
             let (yr, wr) = (&mut yp[r * wp..][..wp], &mut wp_[r * wp..][..wp]);
-            for q in 0..wp {
+            let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+            for ((y, win), (t, u)) in yr.iter_mut().zip(wr.iter_mut()).zip(windows) {
                 // Branch-free argmax, the first of equal values winning (a, b, c, d order).
-                let (a, bb, cc, d) = (top[2 * q], top[2 * q + 1], bottom[2 * q], bottom[2 * q + 1]);
-                let (m1, i1) = if bb > a { (bb, 1) } else { (a, 0) };
-                let (m2, i2) = if d > cc { (d, wo + 1) } else { (cc, wo) };
+                let (m1, i1) = if t[1] > t[0] { (t[1], 1) } else { (t[0], 0) };
+                let (m2, i2) = if u[1] > u[0] { (u[1], 3) } else { (u[0], 2) };
                 let (m, i) = if m2 > m1 { (m2, i2) } else { (m1, i1) };
                 let v = m + bias[c];
-                let at = (b * hwo + 2 * r * wo + 2 * q + i) as u32;
-                yr[q] = if v > 0.0 { v } else { 0.0 };
-                wr[q] = if v > 0.0 { at } else { u32::MAX };
+                *y = if v > 0.0 { v } else { 0.0 };
+                *win = if v > 0.0 { i } else { NO_WINNER };
             }
         }
     }
 }
 
-/// The im2col matrix of x, built on the op threads.
-fn im2col_all(g: &Geom, x: &[f32]) -> Scratch {
-    let n = g.k() * g.ncol();
-    let mut cols = Scratch::new(n);
-    let out = Out(cols.as_mut_ptr());
-    split(g.b, 2, move |b0, b1| {
-        let out = out;
-        // SAFETY: each part writes only the columns of its own samples.
-        let cols = unsafe { std::slice::from_raw_parts_mut(out.0, n) };
-        im2col(g, x, cols, b0, b1);
+/// Y + bias for samples [b0, b1) (Y as `relu_pool_samples` gets it) into (.., Cout, Ho, Wo).
+fn add_bias_samples(g: &Geom, ymat: &[f32], bias: &[f32], y: &mut [f32]) {
+    let hwo = g.hw_out();
+    let ncol = ymat.len() / g.cout;
+    for (bc, dst) in y.chunks_exact_mut(hwo).enumerate() {
+        let (lb, c) = (bc / g.cout, bc % g.cout);
+        let src = &ymat[c * ncol + lb * hwo..][..hwo];
+        for (o, v) in dst.iter_mut().zip(src) {
+            *o = v + bias[c];
+        }
+    }
+}
+
+/// The whole forward pass, chunk by chunk on the op threads: y and (with `pool`) the winners.
+fn forward(g: &Geom, x: &[f32], w: &[f32], bias: &[f32], pool: bool) -> (Vec<f32>, Vec<u8>) {
+    let (k, hwo, per) = (g.k(), g.hw_out(), g.out_per(pool));
+    let mut y = vec![0f32; g.b * per];
+    let mut win = if pool {
+        vec![NO_WINNER; g.b * per]
+    } else {
+        Vec::new()
+    };
+    let (yo, wo_) = (Out(y.as_mut_ptr()), Out(win.as_mut_ptr()));
+    split(g.chunks(), 1, move |c0, c1| {
+        let (yo, wo_) = (yo, wo_);
+        let most = g.chunk() * hwo;
+        let (mut cols, mut ymat) = (Scratch::new(k * most), Scratch::new(g.cout * most));
+        for c in c0..c1 {
+            let (b0, b1) = g.chunk_range(c);
+            let ncol = (b1 - b0) * hwo;
+            let (cols, ymat) = (&mut cols[..k * ncol], &mut ymat[..g.cout * ncol]);
+            im2col(g, x, cols, b0, b1);
+            // SAFETY: w is cout x k, cols k x ncol, ymat cout x ncol, row-major and distinct.
+            unsafe {
+                sgemm_serial(
+                    g.cout,
+                    ncol,
+                    k,
+                    ymat.as_mut_ptr(),
+                    ncol,
+                    false,
+                    View::rows(w.as_ptr(), k),
+                    View::rows(cols.as_ptr(), ncol),
+                )
+            };
+            // SAFETY: chunks are disjoint sample ranges, so their outputs are too.
+            let y = unsafe { yo.part(b0 * per, (b1 - b0) * per) };
+            if pool {
+                let win = unsafe { wo_.part(b0 * per, (b1 - b0) * per) };
+                relu_pool_samples(g, ymat, bias, y, win);
+            } else {
+                add_bias_samples(g, ymat, bias, y);
+            }
+        }
     });
-    cols
+    (y, win)
+}
+
+/// What one thread's chunks add to the weight and bias gradients.
+struct Partial {
+    /// dW^T, k x cout.
+    dwt: Vec<f32>,
+    db: Vec<f32>,
+}
+
+/// The backward pass, chunk by chunk on the op threads: dW and db, and dX into `dx` when given.
+fn backward(
+    g: &Geom,
+    x: &[f32],
+    w: &[f32],
+    dy: &[f32],
+    winners: Option<&[u8]>,
+    dx: Option<&mut [f32]>,
+) -> (Vec<f32>, Vec<f32>) {
+    let (k, hwo, cout) = (g.k(), g.hw_out(), g.cout);
+    let per = g.out_per(winners.is_some());
+    let per_x = g.cin * g.h * g.w;
+    let dxo = dx.map(|d| Out(d.as_mut_ptr()));
+    let partials = Mutex::new(Vec::new());
+    split(g.chunks(), 1, |c0, c1| {
+        let most = g.chunk() * hwo;
+        let mut part = Partial {
+            dwt: vec![0f32; k * cout],
+            db: vec![0f32; cout],
+        };
+        let (mut cols, mut dymat) = (Scratch::new(k * most), Scratch::new(cout * most));
+        let mut dcols = dxo.map(|_| Scratch::new(k * most));
+        for c in c0..c1 {
+            let (b0, b1) = g.chunk_range(c);
+            let ncol = (b1 - b0) * hwo;
+            let (cols, dymat) = (&mut cols[..k * ncol], &mut dymat[..cout * ncol]);
+            let dys = &dy[b0 * per..b1 * per];
+            // dY as (Cout, ncol); db gets its row sums.
+            match winners {
+                Some(winners) => {
+                    // Only the winners of positive windows get gradient.
+                    dymat.fill(0.0);
+                    let (hp, wp, wo) = (g.ho / 2, g.wo / 2, g.wo);
+                    let offset = [0, 1, wo, wo + 1];
+                    let wins = &winners[b0 * per..b1 * per];
+                    let planes = wins.chunks_exact(hp * wp).zip(dys.chunks_exact(hp * wp));
+                    for (bc, (wins, ds)) in planes.enumerate() {
+                        let (lb, ch) = (bc / cout, bc % cout);
+                        let plane = &mut dymat[ch * ncol + lb * hwo..][..hwo];
+                        let mut sum = 0.0;
+                        for (r, (wins, ds)) in
+                            wins.chunks_exact(wp).zip(ds.chunks_exact(wp)).enumerate()
+                        {
+                            for (q, (&win, &d)) in wins.iter().zip(ds).enumerate() {
+                                if win != NO_WINNER {
+                                    plane[2 * r * wo + 2 * q + offset[win as usize & 3]] = d;
+                                    sum += d;
+                                }
+                            }
+                        }
+                        part.db[ch] += sum;
+                    }
+                }
+                None => {
+                    for (bc, src) in dys.chunks_exact(hwo).enumerate() {
+                        let (lb, ch) = (bc / cout, bc % cout);
+                        dymat[ch * ncol + lb * hwo..][..hwo].copy_from_slice(src);
+                        part.db[ch] += src.iter().sum::<f32>();
+                    }
+                }
+            }
+            im2col(g, x, cols, b0, b1);
+            // dW^T (k x cout) += cols . dY^T: the long ncol axis is contiguous in both operands
+            // as gemm packs them (the other orientation packs cols with a stride).
+            // SAFETY: cols is k x ncol, dymat cout x ncol (read transposed), dwt k x cout.
+            unsafe {
+                sgemm_serial(
+                    k,
+                    cout,
+                    ncol,
+                    part.dwt.as_mut_ptr(),
+                    cout,
+                    true,
+                    View::rows(cols.as_ptr(), ncol),
+                    View::transposed(dymat.as_ptr(), ncol),
+                )
+            };
+            if let (Some(dxo), Some(dcols)) = (dxo, dcols.as_mut()) {
+                let dcols = &mut dcols[..k * ncol];
+                // SAFETY: w read transposed is k x cout, dymat cout x ncol, dcols k x ncol.
+                unsafe {
+                    sgemm_serial(
+                        k,
+                        ncol,
+                        cout,
+                        dcols.as_mut_ptr(),
+                        ncol,
+                        false,
+                        View::transposed(w.as_ptr(), k),
+                        View::rows(dymat.as_ptr(), ncol),
+                    )
+                };
+                // SAFETY: chunks are disjoint sample ranges of dx.
+                let dx = unsafe { dxo.part(b0 * per_x, (b1 - b0) * per_x) };
+                col2im(g, dcols, dx, b0, b1);
+            }
+        }
+        partials.lock().expect("partials").push(part);
+    });
+    let mut parts = partials.into_inner().expect("partials").into_iter();
+    let mut total = parts.next().unwrap_or(Partial {
+        dwt: vec![0f32; k * cout],
+        db: vec![0f32; cout],
+    });
+    for p in parts {
+        total.dwt.iter_mut().zip(&p.dwt).for_each(|(a, b)| *a += b);
+        total.db.iter_mut().zip(&p.db).for_each(|(a, b)| *a += b);
+    }
+    let mut dw = vec![0f32; cout * k];
+    for (r, row) in total.dwt.chunks_exact(cout).enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            dw[c * k + r] = *v;
+        }
+    }
+    (dw, total.db)
 }
 
 impl CustomOp3 for ConvOp {
@@ -340,7 +544,6 @@ impl CustomOp3 for ConvOp {
             f32_slice(OP, sw, lw, "weight")?,
             f32_slice(OP, sb, lb, "bias")?,
         );
-        let (ncol, hwo) = (g.ncol(), g.hw_out());
         if self.pool && (g.ho < 2 || g.wo < 2) {
             candle_core::bail!(
                 "conv2d+pool: output {}x{} is too small to pool 2x2",
@@ -348,26 +551,14 @@ impl CustomOp3 for ConvOp {
                 g.wo
             );
         }
-        let cols = im2col_all(&g, x);
-        let ymat = conv_mat(&g, w, &cols);
-        if self.pool {
-            let (y, winners) = relu_pool(&g, &ymat, bias);
-            *self.cache.lock().expect("cache") = Some(Cache { cols, winners });
-            let shape = Shape::from((g.b, g.cout, g.ho / 2, g.wo / 2));
-            return Ok((CpuStorage::F32(y), shape));
-        }
-        // (Cout, B*HoWo) -> (B, Cout, Ho, Wo), adding the bias.
-        let mut y = vec![0f32; g.b * g.cout * hwo];
-        for (bc, dst) in y.chunks_exact_mut(hwo).enumerate() {
-            let (b, c) = (bc / g.cout, bc % g.cout);
-            let src = &ymat[c * ncol + b * hwo..][..hwo];
-            for (o, v) in dst.iter_mut().zip(src) {
-                *o = v + bias[c];
-            }
-        }
-        let winners = Vec::new();
-        *self.cache.lock().expect("cache") = Some(Cache { cols, winners });
-        Ok((CpuStorage::F32(y), Shape::from((g.b, g.cout, g.ho, g.wo))))
+        let (y, winners) = forward(&g, x, w, bias, self.pool);
+        let shape = if self.pool {
+            *self.winners.lock().expect("winners") = Some(winners);
+            Shape::from((g.b, g.cout, g.ho / 2, g.wo / 2))
+        } else {
+            Shape::from((g.b, g.cout, g.ho, g.wo))
+        };
+        Ok((CpuStorage::F32(y), shape))
     }
 
     fn bwd(
@@ -379,108 +570,28 @@ impl CustomOp3 for ConvOp {
         dy: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let g = Geom::new(x.dims(), w.dims(), self.spec)?;
-        let (k, ncol, hwo) = (g.k(), g.ncol(), g.hw_out());
-        // Taken, so the buffers go back to the pool now; a second backward rebuilds them.
-        let cached = self.cache.lock().expect("cache").take();
-        let Cache { cols, winners } = match cached {
-            Some(c) => c,
-            None => with_f32(OP, x, "input", |xv| -> candle_core::Result<Cache> {
-                let cols = im2col_all(&g, xv);
-                let winners = if self.pool {
-                    let bias = with_f32(OP, b, "bias", |bv| bv.to_vec())?;
-                    with_f32(OP, w, "weight", |wv| {
-                        relu_pool(&g, &conv_mat(&g, wv, &cols), &bias).1
-                    })?
-                } else {
-                    Vec::new()
-                };
-                Ok(Cache { cols, winners })
-            })??,
-        };
-        // dY as (Cout, B*HoWo), and db = its row sums.
-        let mut db = vec![0f32; g.cout];
-        let dymat = with_f32(OP, &dy.contiguous()?, "output gradient", |dyv| {
-            if self.pool {
-                // Only the winners of positive windows get gradient.
-                let mut dymat = Scratch::zeroed(g.cout * ncol);
-                let per = (g.ho / 2) * (g.wo / 2);
-                let planes = winners.chunks_exact(per).zip(dyv.chunks_exact(per));
-                for (bc, (wins, ds)) in planes.enumerate() {
-                    let c = bc % g.cout;
-                    let row = &mut dymat[c * ncol..(c + 1) * ncol];
-                    let mut sum = 0.0;
-                    for (&win, &d) in wins.iter().zip(ds) {
-                        if win != u32::MAX {
-                            row[win as usize] = d;
-                            sum += d;
-                        }
-                    }
-                    db[c] += sum;
-                }
-                dymat
-            } else {
-                let mut dymat = Scratch::new(g.cout * ncol);
-                for (bc, src) in dyv.chunks_exact(hwo).enumerate() {
-                    let (b, c) = (bc / g.cout, bc % g.cout);
-                    dymat[c * ncol + b * hwo..][..hwo].copy_from_slice(src);
-                    db[c] += src.iter().sum::<f32>();
-                }
-                dymat
-            }
-        })?;
-        // dW^T (k x cout) = cols . dY^T: the long ncol axis is contiguous in both operands as
-        // gemm packs them (the other orientation, dY . cols^T, packs cols with a stride).
-        let mut dwt = Scratch::new(k * g.cout);
-        // SAFETY: cols is k x ncol, dymat cout x ncol (read transposed), dwt k x cout.
-        unsafe {
-            sgemm(
-                k,
-                g.cout,
-                ncol,
-                dwt.as_mut_ptr(),
-                g.cout,
-                false,
-                View::rows(cols.as_ptr(), ncol),
-                View::transposed(dymat.as_ptr(), ncol),
-            );
-        }
-        let mut dw = vec![0f32; g.cout * k];
-        for (r, row) in dwt.chunks_exact(g.cout).enumerate() {
-            for (c, v) in row.iter().enumerate() {
-                dw[c * k + r] = *v;
-            }
-        }
-        drop(cols);
-        let dx = if x.track_op() {
-            let mut dcols = Scratch::new(k * ncol);
-            // SAFETY: w read transposed is k x cout, dymat cout x ncol, dcols k x ncol.
-            with_f32(OP, &w.contiguous()?, "weight", |wv| unsafe {
-                sgemm(
-                    k,
-                    ncol,
-                    g.cout,
-                    dcols.as_mut_ptr(),
-                    ncol,
-                    false,
-                    View::transposed(wv.as_ptr(), k),
-                    View::rows(dymat.as_ptr(), ncol),
-                )
-            })?;
-            let per = g.cin * g.h * g.w;
-            let mut dx = vec![0f32; g.b * per];
-            let out = Out(dx.as_mut_ptr());
-            let dcols = &dcols;
-            split(g.b, 2, move |b0, b1| {
-                let out = out;
-                // SAFETY: each part writes only its own samples' planes.
-                let part =
-                    unsafe { std::slice::from_raw_parts_mut(out.0.add(b0 * per), (b1 - b0) * per) };
-                col2im(&g, dcols, part, b0, b1);
-            });
-            Some(Tensor::from_vec(dx, x.shape(), x.device())?)
-        } else {
-            None
-        };
+        let w = w.contiguous()?;
+        let (dx, dw, db) = with_f32(OP, x, "input", |xv| {
+            with_f32(OP, &w, "weight", |wv| {
+                with_f32(OP, &dy.contiguous()?, "output gradient", |dyv| {
+                    // Taken, so the memory goes now; a second backward recomputes them.
+                    let cached = self.winners.lock().expect("winners").take();
+                    let winners = match (self.pool, cached) {
+                        (false, _) => None,
+                        (true, Some(v)) => Some(v),
+                        (true, None) => Some(with_f32(OP, b, "bias", |bv| {
+                            forward(&g, xv, wv, bv, true).1
+                        })?),
+                    };
+                    let mut dx = x.track_op().then(|| vec![0f32; g.b * g.cin * g.h * g.w]);
+                    let (dw, db) = backward(&g, xv, wv, dyv, winners.as_deref(), dx.as_deref_mut());
+                    Ok::<_, candle_core::Error>((dx, dw, db))
+                })?
+            })?
+        })??;
+        let dx = dx
+            .map(|d| Tensor::from_vec(d, x.shape(), x.device()))
+            .transpose()?;
         Ok((
             dx,
             Some(Tensor::from_vec(dw, w.shape(), w.device())?),
@@ -515,7 +626,7 @@ fn apply(
     let op = ConvOp {
         spec,
         pool,
-        cache: Mutex::new(None),
+        winners: Mutex::new(None),
     };
     x.contiguous()?
         .apply_op3(&w.contiguous()?, &b.contiguous()?, op)

@@ -108,3 +108,44 @@ pub unsafe fn sgemm(
         split(n, min_cols, move |c0, c1| one((0, m), (c0, c1)));
     }
 }
+
+/// `sgemm` on this thread only (callers that split the work themselves).
+///
+/// # Safety
+/// As `sgemm`.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sgemm_serial(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut f32,
+    dst_rs: usize,
+    accumulate: bool,
+    lhs: View,
+    rhs: View,
+) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            1,
+            dst_rs as isize,
+            accumulate,
+            lhs.ptr,
+            lhs.cs,
+            lhs.rs,
+            rhs.ptr,
+            rhs.cs,
+            rhs.rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
+    }
+}

@@ -1,5 +1,5 @@
 //! Fast CPU kernels for the image encoder, as candle custom ops with their own backward:
-//! convolution as one GEMM over an im2col matrix, and a fused ReLU + 2x2 max-pool. candle's
+//! convolution as GEMMs over cache-sized im2col chunks, and a fused ReLU + 2x2 max-pool. candle's
 //! own conv2d backward dominates an image-policy train step on a CPU (README, "Speed").
 
 pub mod conv2d;
@@ -9,5 +9,5 @@ pub mod pool;
 pub mod scratch;
 pub mod threads;
 
-pub use conv2d::{conv2d, conv2d_relu_pool2, ConvSpec};
+pub use conv2d::{conv2d, conv2d_relu_pool2, set_chunk_floats, ConvSpec};
 pub use pool::relu_max_pool2;
