@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Side by side with PyTorch on this machine, in one run: the digit NDP train step at batch 64,
-# batch-1 inference and the DMP layer forward+backward, ours (im2col path, 1 and 2 op threads;
-# and candle's own conv for reference) and PyTorch's (1 and 2 threads). One JSON line on stdout,
-# also written to results/bench_torch.json. PyTorch (pinned) goes into .venv-torch; PyPI only
-# has the CUDA build, so this downloads about 3 GB the first time.
+# batch-1 inference and the DMP layer forward+backward, ours (1 and 2 op threads; candle's own
+# conv once for reference) and PyTorch's (1 and 2 threads), in ROUNDS interleaved rounds: this
+# VM's speed drifts by +-25 % over minutes, so each round compares runs made moments apart and
+# the summary takes the median of the rounds. Writes results/bench_torch.json (every round and
+# the medians) and results/bench_torch_rounds.md (the table); the JSON is also printed.
+# PyTorch (pinned) goes into .venv-torch; PyPI only has the CUDA build, so this downloads about
+# 3 GB the first time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TORCH_VERSION=${TORCH_VERSION:-2.15.0}
+ROUNDS=${ROUNDS:-4}
 if ! .venv-torch/bin/python -c "import torch" >/dev/null 2>&1; then
   python3 -m venv .venv-torch
   .venv-torch/bin/pip install -q --disable-pip-version-check "torch==$TORCH_VERSION" numpy
@@ -14,22 +18,54 @@ fi
 cargo build --release -q
 ndp=./target/release/ndp
 ours() { "$ndp" bench "$@" --json | tail -n 1; }
-im1=$(ours train-step --conv im2col --threads 1)
-im2=$(ours train-step --conv im2col --threads 2)
-cnd=$(ours train-step --conv candle --iters 20)
-dmp=$(ours dmp)
-torch=$(.venv-torch/bin/python benches/torch_digit.py)
 mkdir -p results
-python3 - "$im1" "$im2" "$cnd" "$dmp" "$torch" <<'PY' | tee results/bench_torch.json
-import json, sys
-im1, im2, cnd, dmp, torch = (json.loads(a) for a in sys.argv[1:])
-best_ours = min(im1["train_step_ms_median"], im2["train_step_ms_median"])
-best_torch = min(torch["threads_1"]["train_step_ms_median"], torch["threads_2"]["train_step_ms_median"])
-print(json.dumps({
-    "ours": {"im2col_1_thread": im1, "im2col_2_threads": im2, "candle_conv": cnd, "dmp": dmp},
-    "torch": torch,
-    "train_step_ratio_torch_over_ours": best_torch / best_ours,
-    "infer_p50_ratio_torch_over_ours": min(torch["threads_1"]["infer_p50_ms"], torch["threads_2"]["infer_p50_ms"]) / min(im1["infer_p50_ms"], im2["infer_p50_ms"]),
-    "dmp_ratio_torch_over_ours": min(torch["threads_1"]["dmp_fwd_bwd_ms_median"], torch["threads_2"]["dmp_fwd_bwd_ms_median"]) / dmp["fwd_bwd_ms_median"],
-}))
+rounds=$(mktemp)
+for r in $(seq "$ROUNDS"); do
+  echo "round $r of $ROUNDS" >&2
+  printf '{"im1": %s, "im2": %s, "dmp": %s, "torch": %s}\n' \
+    "$(ours train-step --threads 1)" "$(ours train-step --threads 2)" "$(ours dmp)" \
+    "$(.venv-torch/bin/python benches/torch_digit.py)" >> "$rounds"
+done
+cnd=$(ours train-step --conv candle --iters 20 --threads 1)
+python3 - "$rounds" "$cnd" "$(date -u +%F)" <<'PY'
+import json, statistics, sys
+rounds = [json.loads(l) for l in open(sys.argv[1])]
+cnd, day = json.loads(sys.argv[2]), sys.argv[3]
+med = lambda xs: statistics.median(xs)
+col = {
+    "ours_1_thread": [r["im1"]["train_step_ms_median"] for r in rounds],
+    "ours_2_threads": [r["im2"]["train_step_ms_median"] for r in rounds],
+    "torch_1_thread": [r["torch"]["threads_1"]["train_step_ms_median"] for r in rounds],
+    "torch_2_threads": [r["torch"]["threads_2"]["train_step_ms_median"] for r in rounds],
+}
+ratio = [min(r["torch"]["threads_1"]["train_step_ms_median"], r["torch"]["threads_2"]["train_step_ms_median"])
+         / min(r["im1"]["train_step_ms_median"], r["im2"]["train_step_ms_median"]) for r in rounds]
+infer = [min(r["im1"]["infer_p50_ms"], r["im2"]["infer_p50_ms"]) for r in rounds]
+tinfer = [min(r["torch"]["threads_1"]["infer_p50_ms"], r["torch"]["threads_2"]["infer_p50_ms"]) for r in rounds]
+dmp = [r["dmp"]["fwd_bwd_ms_median"] for r in rounds]
+tdmp = [min(r["torch"]["threads_1"]["dmp_fwd_bwd_ms_median"], r["torch"]["threads_2"]["dmp_fwd_bwd_ms_median"]) for r in rounds]
+summary = {
+    "rounds": len(rounds),
+    "train_step_ms_median_of_rounds": {k: med(v) for k, v in col.items()},
+    "train_step_ratio_torch_over_ours_median": med(ratio),
+    "train_step_ratio_torch_over_ours_per_round": ratio,
+    "infer_p50_ms_median_of_rounds": {"ours": med(infer), "torch": med(tinfer)},
+    "dmp_fwd_bwd_ms_median_of_rounds": {"ours": med(dmp), "torch": med(tdmp), "unrolled": med([r["dmp"]["unrolled_fwd_bwd_ms_median"] for r in rounds])},
+    "candle_conv_train_step_ms": cnd["train_step_ms_median"],
+    "torch_version": rounds[0]["torch"]["torch_version"],
+}
+json.dump({"summary": summary, "per_round": rounds, "candle_conv": cnd}, open("results/bench_torch.json", "w"))
+with open("results/bench_torch_rounds.md", "w") as f:
+    f.write(f"# Digit train step at batch 64, ours against PyTorch {summary['torch_version']}, same machine, {day}\n\n")
+    f.write("`bash scripts/bench_torch.sh`: each round runs `ndp bench train-step --threads 1`, `--threads 2`,\n"
+            "`ndp bench dmp`, then `benches/torch_digit.py` (torch.set_num_threads 1, then 2). Medians in ms.\n\n")
+    f.write("| round | ours, 1 thread | ours, 2 threads | PyTorch, 1 thread | PyTorch, 2 threads | PyTorch best / ours best |\n|---|---|---|---|---|---|\n")
+    for i, r in enumerate(rounds):
+        f.write(f"| {i + 1} | {col['ours_1_thread'][i]:.1f} | {col['ours_2_threads'][i]:.1f} | {col['torch_1_thread'][i]:.1f} | {col['torch_2_threads'][i]:.1f} | {ratio[i]:.2f} |\n")
+    m = summary["train_step_ms_median_of_rounds"]
+    f.write(f"| median | {m['ours_1_thread']:.1f} | {m['ours_2_threads']:.1f} | {m['torch_1_thread']:.1f} | {m['torch_2_threads']:.1f} | {med(ratio):.2f} |\n\n")
+    f.write(f"Inference, batch 1, p50 (median of rounds): ours {med(infer):.3f} ms, PyTorch {med(tinfer):.3f} ms.\n"
+            f"DMP layer fwd+bwd: ours {med(dmp):.3f} ms, PyTorch {med(tdmp):.3f} ms. candle's own conv: {cnd['train_step_ms_median']:.0f} ms per step.\n")
+print(json.dumps(summary))
 PY
+rm -f "$rounds"

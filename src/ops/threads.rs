@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// 0 = not yet read from the environment.
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
-/// Threads for the ops: `NDP_THREADS` if set (1 or 2 are the useful values here), else 1.
+/// Threads for the ops: `NDP_THREADS` if set, else the available cores (at most 8; the
+/// digit model's conv layers have 4 to 8 chunks per batch of 64 to share out).
 pub fn threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
         0 => {
@@ -14,7 +15,9 @@ pub fn threads() -> usize {
                 .ok()
                 .and_then(|v| v.parse::<usize>().ok())
                 .filter(|&n| n >= 1)
-                .unwrap_or(1);
+                .unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+                });
             THREADS.store(n, Ordering::Relaxed);
             n
         }
