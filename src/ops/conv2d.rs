@@ -125,8 +125,14 @@ fn im2col(g: &Geom, x: &[f32], cols: &mut [f32], b0: usize, b1: usize) {
                         let row = (ci * g.kh + i) * g.kw + j;
                         let dst = &mut cols[row * ncol + (b - b0) * hwo..][..hwo];
                         let src = &plane[i * g.w + j..];
-                        for (oh, d) in dst.chunks_exact_mut(g.wo).enumerate() {
-                            copy_short(d, &src[oh * g.w..]);
+                        match g.wo {
+                            8 => window_rows::<8>(src, dst, g.w),
+                            24 => window_rows::<24>(src, dst, g.w),
+                            _ => {
+                                for (oh, d) in dst.chunks_exact_mut(g.wo).enumerate() {
+                                    copy_short(d, &src[oh * g.w..]);
+                                }
+                            }
                         }
                     }
                 }
@@ -187,6 +193,52 @@ fn copy_short(d: &mut [f32], s: &[f32]) {
     }
 }
 
+/// dst (rows of WO floats) = the rows of WO floats starting every `w` floats of src: one
+/// window position's rows, for the output widths of the digit model (8 and 24) as fixed-size
+/// copies the compiler turns into a few vector moves (the generic loop's bounds checks and
+/// calls were most of im2col's time).
+#[inline(always)]
+fn window_rows<const WO: usize>(src: &[f32], dst: &mut [f32], w: usize) {
+    let rows = dst.len() / WO;
+    if rows == 0 {
+        return;
+    }
+    assert!((rows - 1) * w + WO <= src.len() && rows * WO <= dst.len());
+    for oh in 0..rows {
+        // SAFETY: in bounds by the assert above; [f32; WO] has f32's alignment.
+        unsafe {
+            let v = src
+                .as_ptr()
+                .add(oh * w)
+                .cast::<[f32; WO]>()
+                .read_unaligned();
+            dst.as_mut_ptr()
+                .add(oh * WO)
+                .cast::<[f32; WO]>()
+                .write_unaligned(v);
+        }
+    }
+}
+
+/// The adjoint of `window_rows`: dst rows (every `w` floats) += src rows of WO floats.
+#[inline(always)]
+fn add_window_rows<const WO: usize>(src: &[f32], dst: &mut [f32], w: usize) {
+    let rows = src.len() / WO;
+    if rows == 0 {
+        return;
+    }
+    assert!((rows - 1) * w + WO <= dst.len());
+    for (oh, s) in src.chunks_exact(WO).enumerate() {
+        let s: &[f32; WO] = s.try_into().expect("WO floats");
+        let d: &mut [f32; WO] = (&mut dst[oh * w..oh * w + WO])
+            .try_into()
+            .expect("WO floats");
+        for (o, v) in d.iter_mut().zip(s) {
+            *o += *v;
+        }
+    }
+}
+
 /// dx += col2im(dcols) for samples [b0, b1): dcols is K x (b1 - b0)*Ho*Wo and dx holds just
 /// those samples (b1 - b0, Cin, H, W).
 fn col2im(g: &Geom, dcols: &[f32], dx: &mut [f32], b0: usize, b1: usize) {
@@ -202,9 +254,15 @@ fn col2im(g: &Geom, dcols: &[f32], dx: &mut [f32], b0: usize, b1: usize) {
                         let row = (ci * g.kh + i) * g.kw + j;
                         let src = &dcols[row * ncol + (b - b0) * hwo..][..hwo];
                         let dst = &mut plane[i * g.w + j..];
-                        for (oh, s) in src.chunks_exact(g.wo).enumerate() {
-                            for (o, v) in dst[oh * g.w..][..g.wo].iter_mut().zip(s) {
-                                *o += *v;
+                        match g.wo {
+                            8 => add_window_rows::<8>(src, dst, g.w),
+                            24 => add_window_rows::<24>(src, dst, g.w),
+                            _ => {
+                                for (oh, s) in src.chunks_exact(g.wo).enumerate() {
+                                    for (o, v) in dst[oh * g.w..][..g.wo].iter_mut().zip(s) {
+                                        *o += *v;
+                                    }
+                                }
                             }
                         }
                     }
