@@ -117,6 +117,7 @@ fn vec_env_steps_only_the_given_instances() {
         seed: 5,
         bridge: None,
         ros_bridge: None,
+        gazebo: None,
     };
     let mut v = VecEnv::new(&cfg).unwrap();
     let o: Vec<Vec<f64>> = (0..3)
@@ -146,6 +147,7 @@ fn bridge_cfg(dir: &Path, timeout_s: f64) -> (BridgeConfig, EnvConfig) {
         seed: 0,
         bridge: Some(b.clone()),
         ros_bridge: None,
+        gazebo: None,
     };
     (b, e)
 }

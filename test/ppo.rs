@@ -263,6 +263,7 @@ fn bridge_envs(dir: &Path, faults: &[Fault]) -> (PpoRunConfig, VecEnv) {
         seed: 0,
         bridge: Some(b),
         ros_bridge: None,
+        gazebo: None,
     };
     for (i, &f) in faults.iter().enumerate() {
         serve(&dir.join(format!("b-{i}.sock")), 20, i as u64, f);

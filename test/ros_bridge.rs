@@ -110,3 +110,73 @@ fn dds_loopback_round_trip() {
     stop.store(true, Ordering::Relaxed);
     h.join().unwrap();
 }
+
+/// The Python bridge (bridges/mujoco/ros_bridge.py over Cyclone DDS, no rclpy) against the
+/// trainer's side on the embedded RustDDS transport: both loopback-only, domain 77. Its
+/// `point-v0` task needs no MuJoCo; the Meta-World tasks go through the same three calls.
+#[cfg(feature = "dds")]
+#[test]
+fn python_cyclone_dds_bridge_serves_the_trainer() {
+    use ndp_ros::ros::dds::{DdsOptions, DdsTransport};
+    let py = std::env::var_os("NDP_PYTHON").unwrap_or_else(|| ".venv/bin/python".into());
+    let uri = [
+        "../shared/testing/cyclone_lo.xml",
+        "test/e2e/cyclone_lo.xml",
+    ]
+    .iter()
+    .map(std::path::Path::new)
+    .find(|p| p.exists())
+    .expect("cyclone_lo.xml")
+    .canonicalize()
+    .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _bridge = Kill(
+        std::process::Command::new(py)
+            .args(["bridges/mujoco/ros_bridge.py", "--namespace", "/pysim0"])
+            .args(["--env-name", "point-v0", "--domain", "77"])
+            .env("CYCLONEDDS_URI", format!("file://{}", uri.display()))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("the Python bridge starts"),
+    );
+    let opts = DdsOptions {
+        domain_id: 77,
+        loopback_only: true,
+    };
+    let trainer = DdsTransport::new(&opts, "/", "trainer", ParamMap::new()).unwrap();
+    let mut env = RosBridgeEnv::connect(&trainer, "/pysim0", 60.0).unwrap();
+    assert_eq!(
+        (env.spec().obs_dim, env.spec().act_dim, env.spec().max_steps),
+        (4, 2, 50)
+    );
+    let obs = env.reset(Some(5)).unwrap();
+    assert_eq!(&obs[..2], &[0.0, 0.0]);
+    assert_eq!(env.reset(Some(5)).unwrap(), obs, "a seed fixes the goal");
+    assert_ne!(env.reset(Some(6)).unwrap(), obs);
+    let goal = env.reset(Some(5)).unwrap()[2..].to_vec();
+    // Each step moves 0.1 per unit of (clipped) action; head for the goal until success.
+    let (mut pos, mut success, mut steps) = ([0.0f64, 0.0], false, 0);
+    while !success {
+        let a: Vec<f64> = (0..2).map(|i| (goal[i] - pos[i]) / 0.1).collect();
+        let s = env.step(&a).unwrap();
+        for i in 0..2 {
+            pos[i] += 0.1 * a[i].clamp(-1.0, 1.0);
+            assert!(
+                (s.obs[i] - pos[i]).abs() < 1e-12,
+                "step {steps}: {:?}",
+                s.obs
+            );
+        }
+        let d = ((pos[0] - goal[0]).powi(2) + (pos[1] - goal[1]).powi(2)).sqrt();
+        assert!((s.reward + d).abs() < 1e-12);
+        success = s.success;
+        steps += 1;
+        assert!(steps < 30, "never reached the goal");
+    }
+}

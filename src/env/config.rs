@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::bridge::BridgeConfig;
+use super::gazebo::GazeboConfig;
 use super::ros_bridge::RosBridgeConfig;
 use crate::error::{Error, Result};
 
@@ -19,6 +20,9 @@ pub enum Task {
     /// A simulator answering over ROS 2 topics (any machine of the ROS network), under
     /// `env.ros_bridge`.
     RosBridge,
+    /// A robot in Gazebo through ros_gz_bridge (reach to a goal in joint space), under
+    /// `env.gazebo`.
+    Gazebo,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -38,6 +42,8 @@ pub struct EnvConfig {
     pub bridge: Option<BridgeConfig>,
     #[serde(default)]
     pub ros_bridge: Option<RosBridgeConfig>,
+    #[serde(default)]
+    pub gazebo: Option<GazeboConfig>,
 }
 
 fn default_max_steps() -> usize {
@@ -76,6 +82,18 @@ impl EnvConfig {
             (_, Some(_)) => Err(Error::invalid(
                 "env.ros_bridge",
                 "only task `ros_bridge` reads this section",
+            )),
+            _ => Ok(()),
+        }?;
+        match (&self.task, &self.gazebo) {
+            (Task::Gazebo, None) => Err(Error::invalid(
+                "env.gazebo",
+                "task `gazebo` needs an `env.gazebo` section (joints, command, home, goal box)",
+            )),
+            (Task::Gazebo, Some(g)) => g.validate(),
+            (_, Some(_)) => Err(Error::invalid(
+                "env.gazebo",
+                "only task `gazebo` reads this section",
             )),
             _ => Ok(()),
         }

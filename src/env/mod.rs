@@ -6,6 +6,7 @@
 
 pub mod bridge;
 pub mod config;
+pub mod gazebo;
 mod hand;
 pub mod push;
 pub mod reach;
@@ -77,7 +78,36 @@ pub fn make(cfg: &EnvConfig, index: usize) -> Result<Box<dyn Env>> {
             Box::new(bridge::BridgeEnv::connect(b, cfg, index)?)
         }
         Task::RosBridge => ros_bridge_instance(cfg, index)?,
+        Task::Gazebo => gazebo_instance(cfg, index, seed)?,
     })
+}
+
+/// Instance `index` of a `gazebo` task: its own node on the embedded DDS transport.
+#[cfg(feature = "dds")]
+fn gazebo_instance(cfg: &EnvConfig, index: usize, seed: u64) -> Result<Box<dyn Env>> {
+    use crate::ros::dds::{DdsOptions, DdsTransport};
+    let g = cfg
+        .gazebo
+        .as_ref()
+        .ok_or_else(|| crate::Error::invalid("env.gazebo", "task `gazebo` needs it"))?;
+    let t = DdsTransport::new(
+        &DdsOptions::from_env()?,
+        "/",
+        &format!("ndp_gazebo_{}_{index}", std::process::id()),
+        Default::default(),
+    )?;
+    let env = gazebo::GazeboEnv::connect(&t, g, index, cfg.max_steps, seed)?;
+    // The node must outlive the instance: it is kept for the life of the process.
+    Box::leak(Box::new(t));
+    Ok(Box::new(env))
+}
+
+#[cfg(not(feature = "dds"))]
+fn gazebo_instance(_: &EnvConfig, _: usize, _: u64) -> Result<Box<dyn Env>> {
+    Err(crate::Error::invalid(
+        "env.task",
+        "`gazebo` needs the embedded transport (cargo feature `dds`)",
+    ))
 }
 
 /// Instance `index` of a `ros_bridge` task: its own node on the embedded DDS transport

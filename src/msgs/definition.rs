@@ -11,6 +11,7 @@ fn own(ros_type: &str) -> Option<&'static str> {
         "std_msgs/msg/Header" => "builtin_interfaces/Time stamp\nstring frame_id\n",
         "std_msgs/msg/MultiArrayDimension" => "string label\nuint32 size\nuint32 stride\n",
         "std_msgs/msg/MultiArrayLayout" => "std_msgs/MultiArrayDimension[] dim\nuint32 data_offset\n",
+        "std_msgs/msg/Float64" => "float64 data\n",
         "std_msgs/msg/Float64MultiArray" => "std_msgs/MultiArrayLayout layout\nfloat64[] data\n",
         "sensor_msgs/msg/JointState" => {
             "std_msgs/Header header\nstring[] name\nfloat64[] position\nfloat64[] velocity\nfloat64[] effort\n"

@@ -15,7 +15,7 @@ pub use geometry::{Point, Pose, PoseStamped, Quaternion};
 pub use ndp::DmpPlan;
 pub use rosgraph::Clock;
 pub use sensor::{Image, ImageRef, JointState};
-pub use std_msgs::{Float64MultiArray, Header, MultiArrayDimension, MultiArrayLayout};
+pub use std_msgs::{Float64, Float64MultiArray, Header, MultiArrayDimension, MultiArrayLayout};
 pub use trajectory::{JointTrajectory, JointTrajectoryPoint};
 
 /// A message type with its ROS name, e.g. `sensor_msgs/msg/JointState`.

@@ -1,4 +1,4 @@
-//! std_msgs: Header and Float64MultiArray.
+//! std_msgs: Header, Float64 and Float64MultiArray.
 
 use serde::{Deserialize, Serialize};
 
@@ -33,7 +33,15 @@ pub struct Float64MultiArray {
     pub data: Vec<f64>,
 }
 
+/// std_msgs/msg/Float64: one joint's command to a Gazebo JointPositionController through
+/// ros_gz_bridge (gz.msgs.Double).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Float64 {
+    pub data: f64,
+}
+
 super::ros_message!(Header, "std_msgs", "Header");
+super::ros_message!(Float64, "std_msgs", "Float64");
 super::ros_message!(MultiArrayDimension, "std_msgs", "MultiArrayDimension");
 super::ros_message!(MultiArrayLayout, "std_msgs", "MultiArrayLayout");
 super::ros_message!(Float64MultiArray, "std_msgs", "Float64MultiArray");

@@ -117,4 +117,29 @@ acts = actions("train_ppo.launch.py", bridges="2", env_name="reach-v3", python="
 cmds = [command(a) for a in acts]
 assert len(cmds) == 3 and cmds[0][0] == "python3" and cmds[0][1].endswith("bridges/mujoco/bridge.py"), cmds
 assert "/tmp/ndp-launch-1.sock" in cmds[1] and "reach-v3" in cmds[1], cmds
+# train_ppo_gazebo: gz sim, ros_gz_bridge and the trainer (Gazebo cannot run here: the
+# commands are checked, and the bridge config must carry every topic the trainer config uses).
+gz, bridge_node, trainer = actions("train_ppo_gazebo.launch.py", out=os.path.join(TMP, "gz"))
+assert command(gz)[:4] == ["gz", "sim", "-r", "-s"] and os.path.exists(command(gz)[4]), command(gz)
+assert bridge_node.k["package"] == "ros_gz_bridge" and bridge_node.k["executable"] == "parameter_bridge"
+bridge_file = bridge_node.k["parameters"][0]["config_file"]
+trainer_cmd = command(trainer)
+ppo_config = trainer_cmd[trainer_cmd.index("--config") + 1]
+
+
+def yaml_load(path):
+    # PyYAML if this Python has it, else ruamel.yaml from the test venv (scripts/setup.sh).
+    try:
+        import yaml
+        return yaml.safe_load(open(path))
+    except ImportError:
+        code = "import json,sys; from ruamel.yaml import YAML; print(json.dumps(YAML(typ='safe').load(open(sys.argv[1]))))"
+        return json.loads(run([os.path.join(ROOT, ".venv", "bin", "python"), "-c", code, path]))
+
+
+bridged = {(e["ros_topic_name"], e["ros_type_name"], e["direction"]) for e in yaml_load(bridge_file)}
+gzcfg = yaml_load(ppo_config)["env"]["gazebo"]
+want = {(gzcfg["joint_states"], "sensor_msgs/msg/JointState", "GZ_TO_ROS")}
+want |= {(gzcfg["command"].replace("{joint}", j), "std_msgs/msg/Float64", "ROS_TO_GZ") for j in gzcfg["joints"]}
+assert want <= bridged, f"topics the trainer uses but the bridge does not carry: {want - bridged}"
 print("launch files ok")
