@@ -314,10 +314,12 @@ impl<T> Out<T> {
     }
 }
 
-/// Samples per chunk: each chunk's im2col matrix (and its gradient) is built, used and
-/// dropped while it is still in the core's L2 cache, instead of one B-sample matrix that is
-/// written to and read back from memory four times per train step.
-static CHUNK_FLOATS: AtomicUsize = AtomicUsize::new(256 * 1024);
+/// Floats of im2col matrix per chunk: each chunk's matrix (and its gradient) is built, used
+/// and dropped while it is still in the core's L2 cache (2 MB here), instead of one B-sample
+/// matrix written to and read back from memory four times per train step. 128 K floats
+/// (512 KB: 4 samples of conv2, 9 of conv1) measured 10 % faster than 256 K and no slower than
+/// 96 K on the digit train step.
+static CHUNK_FLOATS: AtomicUsize = AtomicUsize::new(128 * 1024);
 
 /// Sets the im2col chunk budget in floats (tests use tiny ones to cover many chunks).
 #[doc(hidden)]
