@@ -4,7 +4,9 @@
 # conv once for reference) and PyTorch's (1 and 2 threads), in ROUNDS interleaved rounds: this
 # VM's speed drifts by +-25 % over minutes, so each round compares runs made moments apart and
 # the summary takes the median of the rounds. Writes results/bench_torch.json (every round and
-# the medians) and results/bench_torch_rounds.md (the table); the JSON is also printed.
+# the medians) and results/bench_torch_rounds.md (the table), and appends the run's summary to
+# results/bench_torch_history.jsonl (runs of the same code pool into one median there); the
+# JSON is also printed.
 # PyTorch (pinned) goes into .venv-torch; PyPI only has the CUDA build, so this downloads about
 # 3 GB the first time.
 set -euo pipefail
@@ -55,6 +57,9 @@ summary = {
     "torch_version": rounds[0]["torch"]["torch_version"],
 }
 json.dump({"summary": summary, "per_round": rounds, "candle_conv": cnd}, open("results/bench_torch.json", "w"))
+commit = __import__("subprocess").run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+with open("results/bench_torch_history.jsonl", "a") as h:
+    h.write(json.dumps({"date": day, "commit": commit, **{k: v for k, v in col.items()}, "ratio": ratio}) + "\n")
 with open("results/bench_torch_rounds.md", "w") as f:
     f.write(f"# Digit train step at batch 64, ours against PyTorch {summary['torch_version']}, same machine, {day}\n\n")
     f.write("`bash scripts/bench_torch.sh`: each round runs `ndp bench train-step --threads 1`, `--threads 2`,\n"
