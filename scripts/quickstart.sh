@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine, no ROS install needed: generate the digit-writing set
-# (10,000 train / 2,000 held out), train NDP for 8 epochs (~3 min on 2 cores), evaluate, and
+# (10,000 train / 2,000 held out), train NDP for 8 epochs (under a minute on 2 cores), evaluate, and
 # write the plots into runs/quick/ (trajectories.png, learning_curve.png, eval.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
