@@ -136,7 +136,8 @@ fn fake_gz(t: &MemoryTransport, ns: &str, drop_z: bool, nan_every: usize) -> Fak
                 }
             };
             publisher.publish(&msg).unwrap();
-            std::thread::sleep(Duration::from_micros(300));
+            // 1 ms of wall time per 10 ms of sim time: commands land within a tick.
+            std::thread::sleep(Duration::from_millis(1));
         }
     }));
     FakeGz {
@@ -186,26 +187,42 @@ fn topics_commands_and_the_reach_task_map_as_ros_gz_expects() {
     assert_ne!(env.reset(Some(4)).unwrap()[6..9], goal[..]);
     env.reset(Some(3)).unwrap();
 
-    // A step: target = position + action * action_scale per joint (clipped), and it lasts
-    // step_s of sim time by the joint states' stamps.
+    // A step: target = previous target (home after a reset) + action * action_scale per joint
+    // (clipped; NaN holds), and it lasts step_s of sim time by the joint states' stamps.
     let (q, t0) = (env.reset(Some(3)).unwrap()[..3].to_vec(), env.sim_time());
+    let home = cfg().home;
     let step = env.step(&[1.0, -3.0, f64::NAN]).unwrap();
-    assert_eq!(last_command(&fake, "x"), q[0] + 0.02);
-    assert_eq!(last_command(&fake, "y"), q[1] - 0.02, "clipped to -1");
-    assert_eq!(last_command(&fake, "z"), q[2], "NaN action: hold");
+    assert_eq!(last_command(&fake, "x"), home[0] + 0.02);
+    assert_eq!(last_command(&fake, "y"), home[1] - 0.02, "clipped to -1");
+    assert_eq!(last_command(&fake, "z"), home[2], "NaN action: hold");
     assert!(
         env.sim_time() >= t0 + 0.05 - 1e-9,
         "{} vs {t0}",
         env.sim_time()
     );
     assert!(
-        step.obs[0] > q[0] + 0.015 && step.obs[1] < q[1] - 0.015,
+        step.obs[0] > q[0] + 0.01 && step.obs[1] < q[1] - 0.01,
         "{:?}",
         step.obs
     );
     assert!(
         step.obs[3] > 0.0 && step.obs[4] < 0.0,
         "velocities in the observation"
+    );
+    // Time spent elsewhere (a policy update) leaves states queued: the next step starts
+    // from the newest one, so its command is relative to the latest target, not a stale one.
+    std::thread::sleep(Duration::from_millis(30));
+    let before = env.sim_time();
+    env.step(&[0.0, 0.0, 1.0]).unwrap();
+    assert!(
+        env.sim_time() >= before + 0.05 + 0.05,
+        "the queued states were skipped"
+    );
+    assert_eq!(last_command(&fake, "z"), home[2] + 0.02);
+    assert_eq!(
+        last_command(&fake, "x"),
+        home[0] + 0.02,
+        "action 0 holds the target"
     );
     let dist = |o: &[f64]| {
         (0..3)
@@ -217,7 +234,7 @@ fn topics_commands_and_the_reach_task_map_as_ros_gz_expects() {
 
     // The expert reaches the goal: success, then truncation at max_steps.
     let mut succeeded = false;
-    let mut steps = 1;
+    let mut steps = 2;
     loop {
         let a = env.expert_action().unwrap().unwrap();
         let s = env.step(&a).unwrap();

@@ -179,4 +179,11 @@ fn python_cyclone_dds_bridge_serves_the_trainer() {
         steps += 1;
         assert!(steps < 30, "never reached the goal");
     }
+    // The trainer goes away (its writers unregister: invalid samples on the bridge's side)
+    // and a new one connects, as after a crash and `--resume`: the bridge still answers.
+    drop(env);
+    drop(trainer);
+    let again = DdsTransport::new(&opts, "/", "trainer2", ParamMap::new()).unwrap();
+    let mut env = RosBridgeEnv::connect(&again, "/pysim0", 60.0).unwrap();
+    assert_eq!(env.reset(Some(5)).unwrap()[2..], goal[..]);
 }

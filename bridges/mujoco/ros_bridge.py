@@ -160,6 +160,11 @@ def main():
             time.sleep(0.0005)
             continue
         for m in msgs:
+            # A writer that goes away (the trainer exits or restarts) arrives as an invalid
+            # sample (InvalidSample: no data): nothing to answer.
+            info = getattr(m, "sample_info", None)
+            if not hasattr(m, "data") or (info is not None and not info.valid_data):
+                continue
             data = list(m.data)
             if data and data[0] == last_seq:
                 reply = last_reply  # a re-sent request: never step twice

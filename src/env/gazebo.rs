@@ -7,11 +7,14 @@
 //!                  as std_msgs/msg/Float64 <-> gz.msgs.Double).
 //! The task: move the configured joints to a goal drawn from a box (joint space; for a
 //! Cartesian robot that is the end effector's space). Observation [q, dq, goal], action in
-//! [-1, 1] per joint moving its target by `action_scale`, reward -|q - goal|, success within
-//! `success_radius`. A step lasts `step_s` of simulation time, measured by the joint states'
-//! stamps (so a paused or slow simulator is waited for, not raced). Reset drives the joints
-//! to `home` and waits until they settle: our transports have no service client, so gz's
-//! world-reset service (/world/W/control) is not used.
+//! [-1, 1] per joint moving its commanded target by `action_scale` (from the previous target,
+//! not the measured position, so a controller's steady-state error never makes the joints
+//! drift), reward -|q - goal|, success within `success_radius`. A step lasts `step_s` of
+//! simulation time, measured by the joint states' stamps (so a paused or slow simulator is
+//! waited for, not raced); states queued while the trainer was busy are skipped, every step
+//! starts from the newest. Reset drives the joints to `home` and waits until they settle: our
+//! transports have no service client, so gz's world-reset service (/world/W/control) is not
+//! used.
 //!
 //! Gazebo cannot run here (no Gazebo in Debian 12): test/gazebo.rs checks this mapping against
 //! a fake simulator speaking the same topics.
@@ -171,6 +174,8 @@ pub struct GazeboEnv {
     commands: Vec<Box<dyn Publisher<Float64>>>,
     rng: StdRng,
     goal: Vec<f64>,
+    /// The commanded joint targets.
+    targets: Vec<f64>,
     /// The latest joint state (controller order) and its sim-time stamp in seconds.
     last: JointSnapshot,
     stamp: f64,
@@ -209,6 +214,7 @@ impl GazeboEnv {
             commands,
             rng: StdRng::seed_from_u64(seed),
             goal: cfg.home.clone(),
+            targets: cfg.home.clone(),
             last: JointSnapshot {
                 positions: vec![0.0; n],
                 velocities: vec![0.0; n],
@@ -266,6 +272,29 @@ impl GazeboEnv {
         }
     }
 
+    /// Skips to the newest queued joint state (those that arrived while the trainer was busy
+    /// are stale), applying the same checks as `next_state`.
+    fn drain(&mut self) -> Result<()> {
+        let mut newest = None;
+        while let Ok(m) = self.states.try_recv() {
+            newest = Some(m);
+        }
+        let Some(msg) = newest else { return Ok(()) };
+        match reorder(&msg, &self.cfg.joints, &self.states_topic) {
+            Ok(s) => {
+                self.last = s;
+                self.stamp = msg.header.stamp.nanos() as f64 * 1e-9;
+                Ok(())
+            }
+            Err(Reject::NonFinite(why)) => {
+                self.nan_dropped += 1;
+                tracing::warn!("skipped a joint state: {why}");
+                Ok(())
+            }
+            Err(e) => Err(Error::invalid(self.states_topic.clone(), e.to_string())),
+        }
+    }
+
     fn publish_targets(&self, targets: &[f64]) -> Result<()> {
         for (p, &x) in self.commands.iter().zip(targets) {
             p.publish(&Float64 { data: x })?;
@@ -318,11 +347,14 @@ impl Env for GazeboEnv {
         self.steps = 0;
         self.until = None;
         let home = self.cfg.home.clone();
+        self.targets = home.clone();
         let deadline = Instant::now() + self.timeout();
+        self.drain()?;
         loop {
             // Re-sent with every state: a command published before discovery is lost.
             self.publish_targets(&home)?;
             self.next_state(deadline, "the joints to settle at `home`")?;
+            self.drain()?;
             let off = self
                 .last
                 .positions
@@ -344,21 +376,16 @@ impl Env for GazeboEnv {
                 got: action.len().to_string(),
             });
         }
-        let targets: Vec<f64> = self
-            .last
-            .positions
-            .iter()
-            .zip(action)
-            .map(|(q, a)| {
-                let a = if a.is_finite() {
-                    a.clamp(-1.0, 1.0)
-                } else {
-                    0.0
-                };
-                q + a * self.cfg.action_scale
-            })
-            .collect();
-        self.publish_targets(&targets)?;
+        self.drain()?;
+        for (t, a) in self.targets.iter_mut().zip(action) {
+            let a = if a.is_finite() {
+                a.clamp(-1.0, 1.0)
+            } else {
+                0.0
+            };
+            *t += a * self.cfg.action_scale;
+        }
+        self.publish_targets(&self.targets)?;
         self.until = Some(self.stamp + self.cfg.step_s);
         Ok(())
     }
@@ -384,12 +411,12 @@ impl Env for GazeboEnv {
         })
     }
 
-    /// Straight at the goal at full speed: the demonstration policy for behaviour cloning.
+    /// Moves the target straight at the goal at full speed: the demonstration policy for
+    /// behaviour cloning.
     fn expert_action(&mut self) -> Result<Option<Vec<f64>>> {
         let s = self.cfg.action_scale;
         Ok(Some(
-            self.last
-                .positions
+            self.targets
                 .iter()
                 .zip(&self.goal)
                 .map(|(q, g)| ((g - q) / s).clamp(-1.0, 1.0))

@@ -47,6 +47,8 @@ struct Geom {
     wo: usize,
     s: usize,
     p: usize,
+    /// Samples per im2col chunk (read from `CHUNK_FLOATS` once, when the op starts).
+    cs: usize,
 }
 
 impl Geom {
@@ -64,6 +66,9 @@ impl Geom {
         if kh == 0 || kw == 0 || hp < kh || wp < kw {
             candle_core::bail!("conv2d: kernel {kh}x{kw} larger than padded input {hp}x{wp}");
         }
+        let (ho, wo) = ((hp - kh) / spec.stride + 1, (wp - kw) / spec.stride + 1);
+        let cs = (CHUNK_FLOATS.load(Ordering::Relaxed) / (cin * kh * kw * ho * wo).max(1))
+            .clamp(1, b.max(1));
         Ok(Geom {
             b,
             cin,
@@ -72,10 +77,11 @@ impl Geom {
             cout,
             kh,
             kw,
-            ho: (hp - kh) / spec.stride + 1,
-            wo: (wp - kw) / spec.stride + 1,
+            ho,
+            wo,
             s: spec.stride,
             p: spec.padding,
+            cs,
         })
     }
 
@@ -328,9 +334,9 @@ pub fn set_chunk_floats(n: usize) {
 }
 
 impl Geom {
+    /// Samples per chunk, fixed when the op starts (`cs`): every thread must split alike.
     fn chunk(&self) -> usize {
-        (CHUNK_FLOATS.load(Ordering::Relaxed) / (self.k() * self.hw_out()).max(1))
-            .clamp(1, self.b.max(1))
+        self.cs
     }
 
     fn chunks(&self) -> usize {
@@ -561,9 +567,12 @@ fn backward(
                 col2im(g, dcols, dx, b0, b1);
             }
         }
-        partials.lock().expect("partials").push(part);
+        partials.lock().expect("partials").push((c0, part));
     });
-    let mut parts = partials.into_inner().expect("partials").into_iter();
+    // Summed in chunk order, not finishing order: the same gradients on every run.
+    let mut parts = partials.into_inner().expect("partials");
+    parts.sort_by_key(|p| p.0);
+    let mut parts = parts.into_iter().map(|p| p.1);
     let mut total = parts.next().unwrap_or(Partial {
         dwt: vec![0f32; k * cout],
         db: vec![0f32; cout],

@@ -174,9 +174,11 @@ impl Adam {
     }
 
     /// Restores the moments written by `state`; every one must be present with its shape.
+    /// All are checked before any is taken, so a bad checkpoint leaves the optimiser as it was.
     pub fn load_state(&mut self, tensors: &HashMap<String, Tensor>, step: u64) -> Result<()> {
-        for p in &mut self.params {
-            let mut loaded = Vec::with_capacity(2);
+        let mut loaded = Vec::with_capacity(self.params.len());
+        for p in &self.params {
+            let mut pair = Vec::with_capacity(2);
             for key in [format!("adam.m.{}", p.name), format!("adam.v.{}", p.name)] {
                 let t = tensors.get(&key).ok_or_else(|| {
                     Error::invalid("checkpoint", format!("optimiser tensor `{key}` is missing"))
@@ -187,15 +189,18 @@ impl Adam {
                         format!("optimiser tensor `{key}` has shape {:?}", t.dims()),
                     ));
                 }
-                loaded.push(
+                pair.push(
                     t.to_dtype(candle_core::DType::F32)?
                         .flatten_all()?
                         .to_vec1::<f32>()?,
                 );
             }
-            let v = loaded.pop().expect("two moments");
-            let m = loaded.pop().expect("two moments");
-            *p.moments.get_mut().expect("adam moments") = (m, v);
+            let v = pair.pop().expect("two moments");
+            let m = pair.pop().expect("two moments");
+            loaded.push((m, v));
+        }
+        for (p, mv) in self.params.iter_mut().zip(loaded) {
+            *p.moments.get_mut().expect("adam moments") = mv;
         }
         self.step = step;
         Ok(())
