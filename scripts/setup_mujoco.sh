@@ -3,7 +3,7 @@
 # into .venv-mujoco. Only the Meta-World runs need it; the tests do not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! .venv-mujoco/bin/python -c "import metaworld, mujoco, gymnasium, cyclonedds" >/dev/null 2>&1; then
+if ! .venv-mujoco/bin/python -c "import metaworld, mujoco, gymnasium, cyclonedds, dm_control" >/dev/null 2>&1; then
   python3 -m venv .venv-mujoco
   .venv-mujoco/bin/pip install -q --disable-pip-version-check -r bridges/mujoco/requirements.txt
 fi

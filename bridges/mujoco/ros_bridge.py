@@ -14,6 +14,7 @@ last reply, so nothing is stepped twice.
 
 Usage:
   ros_bridge.py --namespace /sim0 --env-name push-v3 [--seed S]   # Meta-World (bridge.py's)
+  ros_bridge.py --namespace /sim0 --env-name jaco/lift_brick_features   # dm_control Jaco
   ros_bridge.py --namespace /sim0 --env-name point-v0             # no MuJoCo: checks the link
 Domain: --domain, else ROS_DOMAIN_ID, else 0. Interfaces: CYCLONEDDS_URI as usual (the tests
 give a loopback-only configuration).
@@ -90,14 +91,14 @@ class PointEnv:
         return self.pos + self.goal, -d, False, self.steps >= self.max_steps, d < 0.1
 
 
-class MetaWorldEnv:
-    """bridge.py's Meta-World task behind the same three calls."""
+class BridgeEnv:
+    """bridge.py's task (Meta-World, or a dm_control Jaco task) behind the same three calls."""
 
     def __init__(self, env_name, seed, max_steps):
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        from bridge import Bridge  # imports gymnasium and metaworld
+        from bridge import make_bridge  # imports the simulator's packages
 
-        self.b = Bridge(env_name, seed, max_steps)
+        self.b = make_bridge(env_name, seed, max_steps)
         spec = self.b.handle({"op": "spec"})
         self.obs_dim, self.act_dim, self.max_steps = spec["obs_dim"], spec["act_dim"], spec["max_steps"]
 
@@ -136,13 +137,14 @@ def answer(env, data):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--namespace", required=True, help="e.g. /sim0 (the trainer's {i} filled in)")
-    ap.add_argument("--env-name", required=True, help="a Meta-World task (push-v3, ...) or point-v0")
+    ap.add_argument("--env-name", required=True,
+                    help="a Meta-World task (push-v3, ...), jaco/<dm_control task>, or point-v0")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-steps", type=int, default=0, help="episode limit (0: the task's)")
     ap.add_argument("--domain", type=int, default=int(os.environ.get("ROS_DOMAIN_ID", "0")))
     a = ap.parse_args()
     ns = "/" + a.namespace.strip("/")
-    env = PointEnv(a.seed) if a.env_name == "point-v0" else MetaWorldEnv(a.env_name, a.seed, a.max_steps)
+    env = PointEnv(a.seed) if a.env_name == "point-v0" else BridgeEnv(a.env_name, a.seed, a.max_steps)
 
     dp = DomainParticipant(a.domain)
     # ROS 2 maps topic /x/y to the DDS topic rt/x/y.
