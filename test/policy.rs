@@ -123,6 +123,34 @@ fn cnn_baseline_regresses_the_whole_trajectory() {
     let y0 = Tensor::zeros((2, 2), DType::F32, &Device::Cpu).unwrap();
     let t = policy.trajectory(&image_batch(2, 28), &y0).unwrap();
     assert_eq!(t.dims(), &[2, cfg.dmp.points(), 2]);
+
+    // Around y0 by default: shifting the start shifts the whole output by the same amount.
+    let img = image_batch(2, 28);
+    let t = policy.trajectory(&img, &y0).unwrap();
+    let shifted = policy.trajectory(&img, &(&y0 + 3.0).unwrap()).unwrap();
+    let d = (shifted - &t)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    assert!(d.iter().all(|v| (v - 3.0).abs() < 1e-5));
+    // With `cnn_origin` the start is not an input: the output ignores y0.
+    cfg.model.cnn_origin = Some(vec![20.0, 20.0]);
+    let (policy, _) = checkpoint::init(&cfg, &Device::Cpu).unwrap();
+    let a = policy.trajectory(&img, &y0).unwrap();
+    let b = policy.trajectory(&img, &(&y0 + 3.0).unwrap()).unwrap();
+    let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    assert_eq!(flat(&a), flat(&b));
+    cfg.model.cnn_origin = Some(vec![20.0]);
+    let e = checkpoint::init(&cfg, &Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("model.cnn_origin") && e.contains("2 finite values"),
+        "{e}"
+    );
 }
 
 fn save_run(dir: &Path, cfg: &RunConfig) -> ndp_ros::policy::Policy {

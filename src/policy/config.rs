@@ -81,6 +81,11 @@ pub struct PolicyConfig {
     /// Trajectory = y0 + trajectory_scale * output, for the `cnn` baseline.
     #[serde(default = "default_traj_scale")]
     pub trajectory_scale: f64,
+    /// The `cnn` baseline's origin: absent, the start y0 (given the start, as NDP is); a point
+    /// (one value per DoF), trajectory = origin + trajectory_scale * output, so the start is
+    /// not an input: the plain regressor of the paper's comparison.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnn_origin: Option<Vec<f64>>,
     /// Initial DMP velocity (the reference uses 0.01 for imitation).
     #[serde(default = "default_dy0")]
     pub dy0: f64,
@@ -95,6 +100,14 @@ fn default_dy0() -> f64 {
 
 impl PolicyConfig {
     pub fn validate(&self) -> Result<()> {
+        if let Some(o) = &self.cnn_origin {
+            if o.len() != self.dof || o.iter().any(|v| !v.is_finite()) {
+                return Err(Error::invalid(
+                    "model.cnn_origin",
+                    format!("needs {} finite values (one per DoF), got {o:?}", self.dof),
+                ));
+            }
+        }
         let pos = |k: &str, v: usize| {
             if v == 0 {
                 Err(Error::invalid(format!("model.{k}"), "must be at least 1"))

@@ -130,7 +130,13 @@ impl Policy {
             ModelKind::Cnn => {
                 let (b, d) = (raw.dim(0)?, self.cfg.dof);
                 let traj = (raw.reshape((b, self.points(), d))? * self.cfg.trajectory_scale)?;
-                Ok(traj.broadcast_add(&y0.unsqueeze(1)?)?)
+                let origin = match &self.cfg.cnn_origin {
+                    None => y0.unsqueeze(1)?,
+                    Some(o) => {
+                        Tensor::from_slice(o, (1, 1, d), raw.device())?.to_dtype(raw.dtype())?
+                    }
+                };
+                Ok(traj.broadcast_add(&origin)?)
             }
         }
     }

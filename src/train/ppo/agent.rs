@@ -63,6 +63,7 @@ impl Agent {
                     goal_scale: cfg.goal_scale,
                     weight_scale: cfg.weight_scale,
                     trajectory_scale: 1.0,
+                    cnn_origin: None,
                     dy0: 0.0,
                 };
                 let policy = Policy::new(&pc, &dmp, vb.pp("actor"))?;
