@@ -19,10 +19,9 @@
 //! Gazebo cannot run here (no Gazebo in Debian 12): test/gazebo.rs checks this mapping against
 //! a fake simulator speaking the same topics.
 
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -31,6 +30,7 @@ use super::{Env, EnvSpec, Step};
 use crate::data::ros_input::{reorder, JointSnapshot, Reject};
 use crate::error::{Error, Result};
 use crate::msgs::{Float64, JointState};
+use crate::ros::blocking::subscribe_blocking;
 use crate::ros::{Publisher, Qos, Transport};
 
 /// `env.gazebo`: the robot's topics and the reach task on it.
@@ -146,25 +146,6 @@ impl GazeboConfig {
     }
 }
 
-/// Forwards joint states into a channel (a thread drives the async stream).
-fn receiver<T: Transport>(t: &T, topic: &str) -> Result<Receiver<JointState>> {
-    let mut stream = t.subscribe::<JointState>(topic, Qos::SENSOR_DATA)?;
-    let (tx, rx) = channel();
-    std::thread::Builder::new()
-        .name("gazebo-joint-states".into())
-        .spawn(move || {
-            futures::executor::block_on(async move {
-                while let Some(m) = stream.next().await {
-                    if tx.send(m).is_err() {
-                        break;
-                    }
-                }
-            })
-        })
-        .map_err(|e| Error::io("gazebo joint-state thread", e))?;
-    Ok(rx)
-}
-
 /// One robot in Gazebo as an `Env`.
 pub struct GazeboEnv {
     cfg: GazeboConfig,
@@ -209,7 +190,7 @@ impl GazeboEnv {
                 act_dim: n,
                 max_steps,
             },
-            states: receiver(t, &states_topic)?,
+            states: subscribe_blocking(t, &states_topic, Qos::SENSOR_DATA, "gazebo-joint-states")?,
             states_topic,
             commands,
             rng: StdRng::seed_from_u64(seed),

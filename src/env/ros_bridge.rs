@@ -11,15 +11,15 @@
 //! answers a repeated sequence number from its cache, so nothing is ever stepped twice.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::{Env, EnvSpec, Step};
 use crate::error::{Error, Result};
 use crate::msgs::Float64MultiArray;
+use crate::ros::blocking::subscribe_blocking;
 use crate::ros::{Publisher, Qos, Transport};
 
 const OP_RESET: f64 = 0.0;
@@ -64,25 +64,6 @@ fn array(data: Vec<f64>) -> Float64MultiArray {
     }
 }
 
-/// Forwards a subscription's messages into a channel (a thread drives the async stream).
-fn receiver<T: Transport>(t: &T, topic: &str) -> Result<Receiver<Float64MultiArray>> {
-    let mut stream = t.subscribe::<Float64MultiArray>(topic, Qos::DEFAULT)?;
-    let (tx, rx) = channel();
-    std::thread::Builder::new()
-        .name("ros-bridge-rx".into())
-        .spawn(move || {
-            futures::executor::block_on(async move {
-                while let Some(m) = stream.next().await {
-                    if tx.send(m).is_err() {
-                        break;
-                    }
-                }
-            })
-        })
-        .map_err(|e| Error::io("ros bridge receiver thread", e))?;
-    Ok(rx)
-}
-
 /// The trainer's side: one instance whose simulator answers on `ns`.
 pub struct RosBridgeEnv {
     what: String,
@@ -106,7 +87,7 @@ impl RosBridgeEnv {
                 max_steps: 0,
             },
             request: t.publisher::<Float64MultiArray>(&format!("{ns}/request"), Qos::DEFAULT)?,
-            replies: receiver(t, &format!("{ns}/reply"))?,
+            replies: subscribe_blocking(t, &format!("{ns}/reply"), Qos::DEFAULT, "ros-bridge-rx")?,
             seq: 0,
             timeout: Duration::from_secs_f64(timeout_s),
             pending: None,
@@ -235,7 +216,12 @@ impl Env for RosBridgeEnv {
 /// the tests; an rclpy bridge implements the same few lines.
 pub fn serve<T: Transport>(t: &T, ns: &str, env: &mut dyn Env, stop: &AtomicBool) -> Result<()> {
     let ns = ns.trim_end_matches('/');
-    let requests = receiver(t, &format!("{ns}/request"))?;
+    let requests = subscribe_blocking::<_, Float64MultiArray>(
+        t,
+        &format!("{ns}/request"),
+        Qos::DEFAULT,
+        "ros-bridge-rx",
+    )?;
     let reply = t.publisher::<Float64MultiArray>(&format!("{ns}/reply"), Qos::DEFAULT)?;
     let mut last: Option<(f64, Vec<f64>)> = None;
     while !stop.load(Ordering::Relaxed) {

@@ -76,28 +76,25 @@ pub unsafe fn sgemm(
     let by_rows = !small && n < 128 && m >= 32;
     let one = |rows: (usize, usize), cols: (usize, usize)| {
         let (dst, lhs, rhs) = shared.parts();
+        let lhs = View {
+            ptr: lhs.row(rows.0),
+            ..lhs
+        };
+        let rhs = View {
+            ptr: rhs.col(cols.0),
+            ..rhs
+        };
         // SAFETY: the caller's contract; this part's rows x cols block of dst is its alone.
         unsafe {
-            gemm::gemm(
+            sgemm_serial(
                 rows.1 - rows.0,
                 cols.1 - cols.0,
                 k,
                 dst.wrapping_add(rows.0 * dst_rs + cols.0),
-                1,
-                dst_rs as isize,
+                dst_rs,
                 accumulate,
-                lhs.row(rows.0),
-                lhs.cs,
-                lhs.rs,
-                rhs.col(cols.0),
-                rhs.cs,
-                rhs.rs,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
+                lhs,
+                rhs,
             )
         }
     };

@@ -3,6 +3,7 @@
 //! Also what rcl would do for us: `--ros-args`, parameter files and name resolution.
 
 pub mod args;
+pub mod blocking;
 #[cfg(feature = "dds")]
 pub mod dds;
 pub mod memory;
