@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 
 use super::data::{f32_slice, with_f32};
-use super::gemm::{sgemm_serial, View};
+use super::gemm::{sgemm, View};
 use super::scratch::Scratch;
 use super::threads::split;
 
@@ -439,7 +439,7 @@ fn forward(g: &Geom, x: &[f32], w: &[f32], bias: &[f32], pool: bool) -> (Vec<f32
             im2col(g, x, cols, b0, b1);
             // SAFETY: w is cout x k, cols k x ncol, ymat cout x ncol, row-major and distinct.
             unsafe {
-                sgemm_serial(
+                sgemm(
                     g.cout,
                     ncol,
                     k,
@@ -536,7 +536,7 @@ fn backward(
             // as gemm packs them (the other orientation packs cols with a stride).
             // SAFETY: cols is k x ncol, dymat cout x ncol (read transposed), dwt k x cout.
             unsafe {
-                sgemm_serial(
+                sgemm(
                     k,
                     cout,
                     ncol,
@@ -551,7 +551,7 @@ fn backward(
                 let dcols = &mut dcols[..k * ncol];
                 // SAFETY: w read transposed is k x cout, dymat cout x ncol, dcols k x ncol.
                 unsafe {
-                    sgemm_serial(
+                    sgemm(
                         k,
                         ncol,
                         cout,

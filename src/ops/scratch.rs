@@ -9,7 +9,7 @@ static POOL: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
 const KEEP: usize = 8;
 
 /// A buffer of `len` floats, from the pool when one is big enough; back to the pool on drop.
-/// The contents are unspecified: callers overwrite every element (or call `zeroed`).
+/// The contents are unspecified: callers overwrite (or clear) every element they read.
 pub struct Scratch(Vec<f32>);
 
 impl Scratch {
@@ -26,12 +26,6 @@ impl Scratch {
         // Only grows on fresh buffers: reused ones keep their old values (overwritten by callers).
         v.resize(len, 0.0);
         Scratch(v)
-    }
-
-    pub fn zeroed(len: usize) -> Self {
-        let mut s = Scratch::new(len);
-        s.0.fill(0.0);
-        s
     }
 }
 
