@@ -147,6 +147,19 @@ fn fake_gz(t: &MemoryTransport, ns: &str, drop_z: bool, nan_every: usize) -> Fak
     }
 }
 
+/// Waits (up to 2 s: the fake records commands on its own threads) until the newest command
+/// on `joint`'s topic is `want`, and returns the newest one then.
+fn command_becomes(fake: &FakeGz, joint: &str, want: f64) -> f64 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let got = last_command(fake, joint);
+        if got == want || std::time::Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 fn last_command(fake: &FakeGz, joint: &str) -> f64 {
     let topic = format!("/robot1/model/gantry/joint/{joint}/0/cmd_pos");
     let s = fake.state.lock().unwrap();
@@ -189,36 +202,53 @@ fn topics_commands_and_the_reach_task_map_as_ros_gz_expects() {
 
     // A step: target = previous target (home after a reset) + action * action_scale per joint
     // (clipped; NaN holds), and it lasts step_s of sim time by the joint states' stamps.
-    let (q, t0) = (env.reset(Some(3)).unwrap()[..3].to_vec(), env.sim_time());
+    let t0 = env.sim_time();
     let home = cfg().home;
+    let mut taken = 0;
     let step = env.step(&[1.0, -3.0, f64::NAN]).unwrap();
-    assert_eq!(last_command(&fake, "x"), home[0] + 0.02);
-    assert_eq!(last_command(&fake, "y"), home[1] - 0.02, "clipped to -1");
+    taken += 1;
+    assert_eq!(command_becomes(&fake, "x", home[0] + 0.02), home[0] + 0.02);
+    assert_eq!(
+        command_becomes(&fake, "y", home[1] - 0.02),
+        home[1] - 0.02,
+        "clipped to -1"
+    );
     assert_eq!(last_command(&fake, "z"), home[2], "NaN action: hold");
     assert!(
         env.sim_time() >= t0 + 0.05 - 1e-9,
         "{} vs {t0}",
         env.sim_time()
     );
+    // Holding (action 0) the joints settle at the new targets, and the observation carries
+    // their positions and velocities.
+    let mut seen = vec![step];
+    while (seen.last().unwrap().obs[0] - (home[0] + 0.02)).abs() > 0.002 && seen.len() < 20 {
+        seen.push(env.step(&[0.0, 0.0, 0.0]).unwrap());
+        taken += 1;
+    }
+    let last = &seen.last().unwrap().obs;
+    assert!((last[0] - (home[0] + 0.02)).abs() <= 0.002, "{last:?}");
+    assert!((last[1] - (home[1] - 0.02)).abs() <= 0.002, "{last:?}");
     assert!(
-        step.obs[0] > q[0] + 0.01 && step.obs[1] < q[1] - 0.01,
-        "{:?}",
-        step.obs
+        seen.iter().any(|s| s.obs[3] > 0.0),
+        "x moved up: a positive velocity"
     );
     assert!(
-        step.obs[3] > 0.0 && step.obs[4] < 0.0,
-        "velocities in the observation"
+        seen.iter().any(|s| s.obs[4] < 0.0),
+        "y moved down: a negative velocity"
     );
+    let step = seen.pop().unwrap();
     // Time spent elsewhere (a policy update) leaves states queued: the next step starts
     // from the newest one, so its command is relative to the latest target, not a stale one.
     std::thread::sleep(Duration::from_millis(30));
     let before = env.sim_time();
     env.step(&[0.0, 0.0, 1.0]).unwrap();
+    taken += 1;
     assert!(
         env.sim_time() >= before + 0.05 + 0.05,
         "the queued states were skipped"
     );
-    assert_eq!(last_command(&fake, "z"), home[2] + 0.02);
+    assert_eq!(command_becomes(&fake, "z", home[2] + 0.02), home[2] + 0.02);
     assert_eq!(
         last_command(&fake, "x"),
         home[0] + 0.02,
@@ -234,7 +264,7 @@ fn topics_commands_and_the_reach_task_map_as_ros_gz_expects() {
 
     // The expert reaches the goal: success, then truncation at max_steps.
     let mut succeeded = false;
-    let mut steps = 2;
+    let mut steps = taken;
     loop {
         let a = env.expert_action().unwrap().unwrap();
         let s = env.step(&a).unwrap();
