@@ -61,41 +61,49 @@ impl EnvConfig {
         if self.num_envs == 0 {
             return Err(Error::invalid("env.num_envs", "must be at least 1"));
         }
-        match (&self.task, &self.bridge) {
-            (Task::Bridge, None) => Err(Error::invalid(
-                "env.bridge",
-                "task `bridge` needs an `env.bridge` section (env_name, socket, ...)",
-            )),
-            (Task::Bridge, Some(b)) => b.validate(),
-            (_, Some(_)) => Err(Error::invalid(
-                "env.bridge",
-                "only task `bridge` reads this section",
-            )),
-            _ => Ok(()),
-        }?;
-        match (&self.task, &self.ros_bridge) {
-            (Task::RosBridge, None) => Err(Error::invalid(
-                "env.ros_bridge",
-                "task `ros_bridge` needs an `env.ros_bridge` section (namespace, timeout_s)",
-            )),
-            (Task::RosBridge, Some(b)) => b.validate(),
-            (_, Some(_)) => Err(Error::invalid(
-                "env.ros_bridge",
-                "only task `ros_bridge` reads this section",
-            )),
-            _ => Ok(()),
-        }?;
-        match (&self.task, &self.gazebo) {
-            (Task::Gazebo, None) => Err(Error::invalid(
-                "env.gazebo",
-                "task `gazebo` needs an `env.gazebo` section (joints, command, home, goal box)",
-            )),
-            (Task::Gazebo, Some(g)) => g.validate(),
-            (_, Some(_)) => Err(Error::invalid(
-                "env.gazebo",
-                "only task `gazebo` reads this section",
-            )),
-            _ => Ok(()),
-        }
+        section(
+            self.task == Task::Bridge,
+            "bridge",
+            "env_name, socket, ...",
+            self.bridge.as_ref(),
+            BridgeConfig::validate,
+        )?;
+        section(
+            self.task == Task::RosBridge,
+            "ros_bridge",
+            "namespace, timeout_s",
+            self.ros_bridge.as_ref(),
+            RosBridgeConfig::validate,
+        )?;
+        section(
+            self.task == Task::Gazebo,
+            "gazebo",
+            "joints, command, home, goal box",
+            self.gazebo.as_ref(),
+            GazeboConfig::validate,
+        )
+    }
+}
+
+/// The task-specific section `env.NAME`: required (and validated) when `ours` (the task is
+/// `NAME`), refused otherwise.
+fn section<S>(
+    ours: bool,
+    name: &str,
+    keys: &str,
+    given: Option<&S>,
+    validate: impl Fn(&S) -> Result<()>,
+) -> Result<()> {
+    match (ours, given) {
+        (true, None) => Err(Error::invalid(
+            format!("env.{name}"),
+            format!("task `{name}` needs an `env.{name}` section ({keys})"),
+        )),
+        (true, Some(s)) => validate(s),
+        (false, Some(_)) => Err(Error::invalid(
+            format!("env.{name}"),
+            format!("only task `{name}` reads this section"),
+        )),
+        (false, None) => Ok(()),
     }
 }

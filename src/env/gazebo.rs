@@ -238,42 +238,41 @@ impl GazeboEnv {
                     ))
                 }
             };
-            match reorder(&msg, &self.cfg.joints, &self.states_topic) {
-                Ok(s) => {
-                    self.last = s;
-                    self.stamp = msg.header.stamp.nanos() as f64 * 1e-9;
-                    return Ok(());
-                }
-                Err(Reject::NonFinite(why)) => {
-                    self.nan_dropped += 1;
-                    tracing::warn!("skipped a joint state: {why}");
-                }
-                Err(e) => return Err(Error::invalid(self.states_topic.clone(), e.to_string())),
+            if self.accept(&msg)? {
+                return Ok(());
             }
         }
     }
 
+    /// Takes `msg` as the latest state: false (skipped, counted) for NaN or Inf, an error
+    /// naming the topic for a missing joint or a malformed message.
+    fn accept(&mut self, msg: &JointState) -> Result<bool> {
+        match reorder(msg, &self.cfg.joints, &self.states_topic) {
+            Ok(s) => {
+                self.last = s;
+                self.stamp = msg.header.stamp.nanos() as f64 * 1e-9;
+                Ok(true)
+            }
+            Err(Reject::NonFinite(why)) => {
+                self.nan_dropped += 1;
+                tracing::warn!("skipped a joint state: {why}");
+                Ok(false)
+            }
+            Err(e) => Err(Error::invalid(self.states_topic.clone(), e.to_string())),
+        }
+    }
+
     /// Skips to the newest queued joint state (those that arrived while the trainer was busy
-    /// are stale), applying the same checks as `next_state`.
+    /// are stale).
     fn drain(&mut self) -> Result<()> {
         let mut newest = None;
         while let Ok(m) = self.states.try_recv() {
             newest = Some(m);
         }
-        let Some(msg) = newest else { return Ok(()) };
-        match reorder(&msg, &self.cfg.joints, &self.states_topic) {
-            Ok(s) => {
-                self.last = s;
-                self.stamp = msg.header.stamp.nanos() as f64 * 1e-9;
-                Ok(())
-            }
-            Err(Reject::NonFinite(why)) => {
-                self.nan_dropped += 1;
-                tracing::warn!("skipped a joint state: {why}");
-                Ok(())
-            }
-            Err(e) => Err(Error::invalid(self.states_topic.clone(), e.to_string())),
+        if let Some(msg) = newest {
+            self.accept(&msg)?;
         }
+        Ok(())
     }
 
     fn publish_targets(&self, targets: &[f64]) -> Result<()> {

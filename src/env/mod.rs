@@ -82,60 +82,64 @@ pub fn make(cfg: &EnvConfig, index: usize) -> Result<Box<dyn Env>> {
     })
 }
 
-/// Instance `index` of a `gazebo` task: its own node on the embedded DDS transport.
-#[cfg(feature = "dds")]
+/// Instance `index` of a `gazebo` task on its own node.
 fn gazebo_instance(cfg: &EnvConfig, index: usize, seed: u64) -> Result<Box<dyn Env>> {
-    use crate::ros::dds::{DdsOptions, DdsTransport};
     let g = cfg
         .gazebo
         .as_ref()
         .ok_or_else(|| crate::Error::invalid("env.gazebo", "task `gazebo` needs it"))?;
-    let t = DdsTransport::new(
-        &DdsOptions::from_env()?,
-        "/",
-        &format!("ndp_gazebo_{}_{index}", std::process::id()),
-        Default::default(),
-    )?;
-    let env = gazebo::GazeboEnv::connect(&t, g, index, cfg.max_steps, seed)?;
-    // The node must outlive the instance: it is kept for the life of the process.
-    Box::leak(Box::new(t));
-    Ok(Box::new(env))
+    let t = instance_node("gazebo", "ndp_gazebo", index)?;
+    Ok(Box::new(gazebo::GazeboEnv::connect(
+        t,
+        g,
+        index,
+        cfg.max_steps,
+        seed,
+    )?))
 }
 
-#[cfg(not(feature = "dds"))]
-fn gazebo_instance(_: &EnvConfig, _: usize, _: u64) -> Result<Box<dyn Env>> {
-    Err(crate::Error::invalid(
-        "env.task",
-        "`gazebo` needs the embedded transport (cargo feature `dds`)",
-    ))
-}
-
-/// Instance `index` of a `ros_bridge` task: its own node on the embedded DDS transport
-/// (ROS_DOMAIN_ID and ROS_LOCALHOST_ONLY as ROS 2 reads them).
-#[cfg(feature = "dds")]
+/// Instance `index` of a `ros_bridge` task on its own node.
 fn ros_bridge_instance(cfg: &EnvConfig, index: usize) -> Result<Box<dyn Env>> {
-    use crate::ros::dds::{DdsOptions, DdsTransport};
     let b = cfg
         .ros_bridge
         .as_ref()
         .ok_or_else(|| crate::Error::invalid("env.ros_bridge", "task `ros_bridge` needs it"))?;
     let ns = b.namespace.replace("{i}", &index.to_string());
+    let t = instance_node("ros_bridge", "ndp_trainer", index)?;
+    Ok(Box::new(ros_bridge::RosBridgeEnv::connect(
+        t,
+        &ns,
+        b.timeout_s,
+    )?))
+}
+
+/// A node on the embedded DDS transport for one instance of a ROS-connected task
+/// (ROS_DOMAIN_ID and ROS_LOCALHOST_ONLY as ROS 2 reads them). It must outlive the instance:
+/// it is kept for the life of the process.
+#[cfg(feature = "dds")]
+fn instance_node(
+    _task: &str,
+    prefix: &str,
+    index: usize,
+) -> Result<&'static crate::ros::dds::DdsTransport> {
+    use crate::ros::dds::{DdsOptions, DdsTransport};
     let t = DdsTransport::new(
         &DdsOptions::from_env()?,
         "/",
-        &format!("ndp_trainer_{}_{index}", std::process::id()),
+        &format!("{prefix}_{}_{index}", std::process::id()),
         Default::default(),
     )?;
-    let env = ros_bridge::RosBridgeEnv::connect(&t, &ns, b.timeout_s)?;
-    // The node must outlive the instance: it is kept for the life of the process.
-    Box::leak(Box::new(t));
-    Ok(Box::new(env))
+    Ok(Box::leak(Box::new(t)))
 }
 
 #[cfg(not(feature = "dds"))]
-fn ros_bridge_instance(_: &EnvConfig, _: usize) -> Result<Box<dyn Env>> {
+fn instance_node(
+    task: &str,
+    _: &str,
+    _: usize,
+) -> Result<&'static crate::ros::memory::MemoryTransport> {
     Err(crate::Error::invalid(
         "env.task",
-        "`ros_bridge` needs the embedded transport (cargo feature `dds`)",
+        format!("`{task}` needs the embedded transport (cargo feature `dds`)"),
     ))
 }
