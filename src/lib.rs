@@ -3,6 +3,7 @@
 //!
 //! Imports go one way: dmp <- policy <- train; data feeds train; nothing low knows ROS.
 
+pub mod alloc; // the allocator's settings for the binaries
 pub mod bag; // rosbag2 bags (MCAP, sqlite3) read without ROS; CDR into msgs types
 pub mod collect; // recording expert demonstrations from an environment into MCAP bags
 pub mod data; // datasets: the digit-writing generator and its file format

@@ -3,7 +3,7 @@
 //! sum of |terms| for gradients).
 
 use candle_core::{Device, Tensor, Var};
-use ndp_ros::ops::{conv2d, conv2d_relu_pool2, relu_max_pool2, ConvSpec};
+use ndp_ros::ops::{conv2d, conv2d_relu_pool2, linear_relu, relu_max_pool2, ConvSpec};
 use proptest::prelude::*;
 
 fn rel_err(a: &Tensor, b: &Tensor) -> f32 {
@@ -119,8 +119,47 @@ fn run(c: &Case, fast: bool, x: &Tensor, w: &Tensor, b: &Tensor, r: &Tensor) -> 
     [y.clone(), g(&xv), g(&wv), g(&bv)]
 }
 
+/// Output, dX, dW, db of relu(x . w^T + b) (ours, or candle's matmul, add and relu) under a
+/// random output weighting.
+fn run_linear(fast: bool, x: &Tensor, w: &Tensor, b: &Tensor, r: &Tensor) -> [Tensor; 4] {
+    let (xv, wv, bv) = (
+        Var::from_tensor(x).unwrap(),
+        Var::from_tensor(w).unwrap(),
+        Var::from_tensor(b).unwrap(),
+    );
+    let y = if fast {
+        linear_relu(&xv, &wv, &bv).unwrap()
+    } else {
+        xv.matmul(&wv.t().unwrap())
+            .unwrap()
+            .broadcast_add(&bv)
+            .unwrap()
+            .relu()
+            .unwrap()
+    };
+    let grads = (&y * r).unwrap().sum_all().unwrap().backward().unwrap();
+    let g = |v: &Var| grads.get(v).unwrap().clone();
+    [y.clone(), g(&xv), g(&wv), g(&bv)]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// Batches below and above the two-thread split (16 rows), odd sizes everywhere.
+    #[test]
+    fn linear_relu_matches_candle(bs in 1usize..40, k in 1usize..50, n in 1usize..30) {
+        chunked_threaded();
+        let (x, w, b, r) = (randn(&[bs, k]), randn(&[n, k]), randn(&[n]), randn(&[bs, n]));
+        let ours = run_linear(true, &x, &w, &b, &r);
+        let theirs = run_linear(false, &x, &w, &b, &r);
+        let abs = |t: &Tensor| t.abs().unwrap();
+        let terms = run_linear(false, &abs(&x), &abs(&w), &abs(&b), &abs(&r));
+        for (i, ((a, t), s)) in ours.iter().zip(&theirs).zip(&terms).enumerate() {
+            prop_assert_eq!(a.dims(), t.dims());
+            let e = err_vs_terms(a, t, s);
+            prop_assert!(e < 1e-5, "{} differs by {}", ["y", "dx", "dw", "db"][i], e);
+        }
+    }
 
     #[test]
     fn im2col_conv_matches_candle(c in cases(true)) {
@@ -288,6 +327,10 @@ fn bad_shapes_are_clear_errors() {
             .contains("kernel 7x7 larger than padded input 6x6"),
         "{e}"
     );
+    let e = linear_relu(&randn(&[4, 3]), &randn(&[5, 2]), &randn(&[5])).unwrap_err();
+    assert!(e.to_string().contains("must be (B, K) and (N, K)"), "{e}");
+    let e = linear_relu(&randn(&[4, 3]), &randn(&[5, 3]), &randn(&[4])).unwrap_err();
+    assert!(e.to_string().contains("bias [4] must be [5]"), "{e}");
     let e = relu_max_pool2(&randn(&[1, 1, 1, 4])).unwrap_err();
     assert!(e.to_string().contains("(B, C, H >= 2, W >= 2)"), "{e}");
 }

@@ -25,6 +25,7 @@ environment: ROS_DOMAIN_ID (0..232), ROS_LOCALHOST_ONLY=1 or ROS_AUTOMATIC_DISCO
 parameters:";
 
 fn main() -> ExitCode {
+    ndp_ros::alloc::keep_freed_pages();
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         std::env::set_var("RAYON_NUM_THREADS", "1");
     }

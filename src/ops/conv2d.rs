@@ -12,7 +12,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 use super::data::{f32_slice, with_f32};
 use super::gemm::{sgemm, View};
 use super::scratch::Scratch;
-use super::threads::split;
+use super::threads::{split, Out};
 
 /// The op's name in errors.
 const OP: &str = "conv2d";
@@ -301,22 +301,6 @@ fn col2im(g: &Geom, dcols: &[f32], dx: &mut [f32], b0: usize, b1: usize) {
                 }
             }
         }
-    }
-}
-
-/// Raw pointer for disjoint writes from the scoped threads.
-#[derive(Clone, Copy)]
-struct Out<T>(*mut T);
-unsafe impl<T> Send for Out<T> {}
-unsafe impl<T> Sync for Out<T> {}
-
-impl<T> Out<T> {
-    /// The `len` values from element `at`.
-    ///
-    /// # Safety
-    /// In bounds of the allocation, and no other live slice overlaps it.
-    unsafe fn part<'a>(self, at: usize, len: usize) -> &'a mut [T] {
-        unsafe { std::slice::from_raw_parts_mut(self.0.add(at), len) }
     }
 }
 

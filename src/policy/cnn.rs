@@ -45,7 +45,10 @@ impl Module for DigitCnn {
     /// (B, 1, S, S) in [0, 1] -> (B, 200).
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let h = self.block(&self.conv1, x)?;
-        let h = self.block(&self.conv2, &h)?;
-        self.fc.forward(&h.flatten_from(1)?)?.relu()
+        let h = self.block(&self.conv2, &h)?.flatten_from(1)?;
+        match (self.imp, self.fc.bias()) {
+            (ConvImpl::Im2col, Some(b)) => ops::linear_relu(&h, self.fc.weight(), b),
+            _ => self.fc.forward(&h)?.relu(),
+        }
     }
 }

@@ -66,6 +66,7 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    ndp_ros::alloc::keep_freed_pages();
     // candle re-reads /proc/cpuinfo on every matmul without it, and its pool stalls on 2 vCPUs.
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         std::env::set_var("RAYON_NUM_THREADS", "1");
