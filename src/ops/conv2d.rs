@@ -12,7 +12,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 use super::data::{f32_slice, with_f32};
 use super::gemm::{sgemm, View};
 use super::scratch::Scratch;
-use super::threads::{split, Out};
+use super::threads::{split, threads, Out};
 
 /// The op's name in errors.
 const OP: &str = "conv2d";
@@ -67,8 +67,14 @@ impl Geom {
             candle_core::bail!("conv2d: kernel {kh}x{kw} larger than padded input {hp}x{wp}");
         }
         let (ho, wo) = ((hp - kh) / spec.stride + 1, (wp - kw) / spec.stride + 1);
-        let cs = (CHUNK_FLOATS.load(Ordering::Relaxed) / (cin * kh * kw * ho * wo).max(1))
+        // The most samples a chunk may hold; then as many chunks as that needs, rounded up to
+        // a multiple of the threads, and samples spread evenly over them (conv1's 64 samples
+        // went 36 : 28 over two threads as chunks of 9).
+        let most = (CHUNK_FLOATS.load(Ordering::Relaxed) / (cin * kh * kw * ho * wo).max(1))
             .clamp(1, b.max(1));
+        let t = threads();
+        let chunks = b.div_ceil(most).div_ceil(t) * t;
+        let cs = b.div_ceil(chunks.min(b).max(1)).max(1);
         Ok(Geom {
             b,
             cin,

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use candle_core::{backprop::GradStore, CpuStorage, InplaceOp2, Layout, Tensor, Var};
 
 use crate::error::{Error, Result};
+use crate::ops::threads::{split, Out};
 
 /// One variable and its moments.
 struct Param {
@@ -73,12 +74,28 @@ impl InplaceOp2 for Update<'_> {
             );
         }
         let (b1, b2) = (self.beta1, self.beta2);
-        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-            let g = g * self.scale;
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * g * g;
-            *p -= self.step_size * *m / ((*v * self.inv_c2).sqrt() + self.eps);
-        }
+        let (po, mo, vo) = (
+            Out(p.as_mut_ptr()),
+            Out(m.as_mut_ptr()),
+            Out(v.as_mut_ptr()),
+        );
+        // Large variables (the digit model's fc weight: 160 K values) split over the op threads.
+        split(g.len(), 32 * 1024, |lo, hi| {
+            // SAFETY: the parts are disjoint ranges of p, m and v, which all hold g.len() values.
+            let (p, m, v) = unsafe {
+                (
+                    po.part(lo, hi - lo),
+                    mo.part(lo, hi - lo),
+                    vo.part(lo, hi - lo),
+                )
+            };
+            for (((p, &g), m), v) in p.iter_mut().zip(&g[lo..hi]).zip(m).zip(v) {
+                let g = g * self.scale;
+                *m = b1 * *m + (1.0 - b1) * g;
+                *v = b2 * *v + (1.0 - b2) * g * g;
+                *p -= self.step_size * *m / ((*v * self.inv_c2).sqrt() + self.eps);
+            }
+        });
         Ok(())
     }
 }
