@@ -331,6 +331,8 @@ fn bad_shapes_are_clear_errors() {
     assert!(e.to_string().contains("must be (B, K) and (N, K)"), "{e}");
     let e = linear_relu(&randn(&[4, 3]), &randn(&[5, 3]), &randn(&[4])).unwrap_err();
     assert!(e.to_string().contains("bias [4] must be [5]"), "{e}");
+    let e = linear_relu(&randn(&[4, 3]), &randn(&[0, 3]), &randn(&[0])).unwrap_err();
+    assert!(e.to_string().contains("has no output features"), "{e}");
     let e = relu_max_pool2(&randn(&[1, 1, 1, 4])).unwrap_err();
     assert!(e.to_string().contains("(B, C, H >= 2, W >= 2)"), "{e}");
 }

@@ -20,7 +20,8 @@ struct LinearRelu;
 /// (batch, in, out) from x (B, K) and w (N, K).
 fn dims(x: &[usize], w: &[usize]) -> candle_core::Result<(usize, usize, usize)> {
     match (x, w) {
-        (&[b, k], &[n, wk]) if k == wk => Ok((b, k, n)),
+        (&[b, k], &[n, wk]) if k == wk && n > 0 => Ok((b, k, n)),
+        (_, &[0, _]) => candle_core::bail!("{OP}: weight {w:?} has no output features"),
         _ => candle_core::bail!("{OP}: input {x:?} and weight {w:?} must be (B, K) and (N, K)"),
     }
 }

@@ -6,7 +6,7 @@
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
 /// 0 = not yet read from the environment.
@@ -21,6 +21,8 @@ pub fn threads() -> usize {
                 .ok()
                 .and_then(|v| v.parse::<usize>().ok())
                 .filter(|&n| n >= 1)
+                // Each thread past the first is a worker that spins after every op.
+                .map(|n| n.min(MAX_THREADS))
                 .unwrap_or_else(|| {
                     std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
                 });
@@ -31,9 +33,12 @@ pub fn threads() -> usize {
     }
 }
 
+/// The most threads `NDP_THREADS` or `set_threads` may ask for.
+pub const MAX_THREADS: usize = 64;
+
 /// Overrides `NDP_THREADS` (benchmarks compare 1 and 2).
 pub fn set_threads(n: usize) {
-    THREADS.store(n.max(1), Ordering::Relaxed);
+    THREADS.store(n.clamp(1, MAX_THREADS), Ordering::Relaxed);
 }
 
 /// How long a worker (and a caller waiting for its parts) spins before sleeping. Waking a
@@ -162,9 +167,14 @@ pub fn split(n: usize, min_split: usize, f: impl Fn(usize, usize) + Sync) {
         f(0, n);
         return;
     }
-    let Ok(mut workers) = WORKERS.try_lock() else {
-        f(0, n);
-        return;
+    let mut workers = match WORKERS.try_lock() {
+        Ok(w) => w,
+        // A panic while spawning a worker poisons the list, which stays valid.
+        Err(TryLockError::Poisoned(e)) => e.into_inner(),
+        Err(TryLockError::WouldBlock) => {
+            f(0, n);
+            return;
+        }
     };
     while workers.len() < parts - 1 {
         workers.push(spawn_worker());

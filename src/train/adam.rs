@@ -66,7 +66,7 @@ impl InplaceOp2 for Update<'_> {
         let (p, g) = (&mut p[pa..pb], &g[ga..gb]);
         let mut guard = self.moments.lock().expect("adam moments");
         let (m, v) = &mut *guard;
-        if p.len() != g.len() || p.len() != m.len() {
+        if p.len() != g.len() || p.len() != m.len() || p.len() != v.len() {
             candle_core::bail!(
                 "adam: variable of {} values, gradient of {}",
                 p.len(),
