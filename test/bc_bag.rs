@@ -218,3 +218,149 @@ fn shipped_configs_load() {
     }
     assert!(seen >= 8, "only {seen} configs found");
 }
+
+/// Two joints move from a random start to a goal that only the camera image shows (a bright
+/// 4x4 square), recorded as JointState + mono8 Image bags; `observation: image_positions`.
+fn record_image_demos(path: &Path, episodes: u64) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut w = BagWriter::create(path).unwrap();
+    let names: Vec<String> = ["joint_1", "joint_2"].map(String::from).to_vec();
+    let steps = 20u64;
+    for ep in 0..episodes {
+        let goal: [f64; 2] = [rng.random(), rng.random()];
+        let start: [f64; 2] = [rng.random(), rng.random()];
+        let mut px = vec![0u8; 28 * 28];
+        let (gx, gy) = ((goal[0] * 24.0) as usize, (goal[1] * 24.0) as usize);
+        for y in gy..gy + 4 {
+            for x in gx..gx + 4 {
+                px[y * 28 + x] = 255;
+            }
+        }
+        let image = ndp_ros::msgs::Image {
+            height: 28,
+            width: 28,
+            encoding: "mono8".into(),
+            step: 28,
+            data: px,
+            ..Default::default()
+        };
+        for i in 0..steps {
+            // Smoothstep from start to goal over the episode, 20 Hz.
+            let s = i as f64 / (steps - 1) as f64;
+            let (p, v) = (s * s * (3.0 - 2.0 * s), 6.0 * s * (1.0 - s) / 0.95);
+            let t = ep * 10_000_000_000 + i * 50_000_000;
+            let js = JointState {
+                name: names.clone(),
+                position: (0..2)
+                    .map(|j| start[j] + (goal[j] - start[j]) * p)
+                    .collect(),
+                velocity: (0..2).map(|j| (goal[j] - start[j]) * v).collect(),
+                ..Default::default()
+            };
+            w.write("/joint_states", t, &js).unwrap();
+            w.write("/camera/image_raw", t, &image).unwrap();
+        }
+    }
+    w.finish().unwrap();
+}
+
+/// Images and joint states together train a cnn_state model; the network reads the image
+/// (shuffling the images between samples makes it much worse) and the states arrive as
+/// recorded.
+#[test]
+fn image_and_joint_state_bags_train_a_cnn_state_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let bag = dir.path().join("image_demos");
+    record_image_demos(&bag, 300);
+    let mut cfg = RunConfig::load(&root().join("config/bc_image_state_bag.yaml")).unwrap();
+    cfg.train.epochs = 10;
+    let b = cfg.bag_data.clone().unwrap();
+    let (tr, va, info) = bag_dataset::load(
+        &b,
+        std::slice::from_ref(&bag),
+        cfg.dmp.points(),
+        cfg.model.input_size,
+    )
+    .unwrap();
+    assert_eq!((info.episodes, info.validation_episodes), (300, 60));
+    assert_eq!((tr.obs_shape.clone(), tr.state_len), (vec![1, 28, 28], 2));
+    // A sample's state is its start point y0 (positions only), and its image has the square.
+    assert_eq!(&tr.state[..2], &tr.y0[..2]);
+    assert!((tr.obs[..28 * 28].iter().sum::<f32>() - 16.0).abs() < 1e-3);
+    // Positions and velocities: 4 values, the velocities as recorded.
+    let mut bv = b.clone();
+    bv.observation = bag_dataset::Observation::ImageState;
+    let (trv, _, _) = bag_dataset::load(&bv, &[bag], cfg.dmp.points(), 28).unwrap();
+    assert_eq!(trv.state_len, 4);
+    assert_eq!(trv.state[2..4], [0.0, 0.0], "an episode starts at rest");
+
+    let dev = Device::Cpu;
+    let (train, val) = (
+        BcData::from_samples(&tr, 2, &dev).unwrap(),
+        BcData::from_samples(&va, 2, &dev).unwrap(),
+    );
+    let (policy, summary) = train_bc(
+        &dir.path().join("run"),
+        &cfg,
+        &train,
+        &val,
+        &ProgressBar::hidden(),
+    )
+    .unwrap();
+    let loss = |d: &BcData| {
+        ndp_ros::train::eval::trajectory_loss(&policy, d, 64)
+            .unwrap()
+            .mean
+    };
+    let learned = loss(&val);
+    let last = summary.epochs.last().unwrap().test_loss;
+    assert!((learned - last).abs() < 1e-6, "{learned} vs {last}");
+    // Staying at the start point: what a policy that cannot see the goal would do first.
+    let stay = (val.target.broadcast_sub(&val.y0.unsqueeze(1).unwrap()))
+        .unwrap()
+        .sqr()
+        .unwrap()
+        .mean_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap() as f64;
+    // The same samples with each image moved to another sample.
+    let n = val.len() as u32;
+    let shift =
+        candle_core::Tensor::from_vec((0..n).map(|i| (i + n / 2) % n).collect(), n as usize, &dev)
+            .unwrap();
+    let mut wrong = val.clone();
+    wrong.obs = val.obs.index_select(&shift, 0).unwrap();
+    let shuffled = loss(&wrong);
+    eprintln!("held-out {learned:.5}, stay {stay:.5}, shuffled images {shuffled:.5}");
+    assert!(learned < 0.35 * stay, "held-out {learned} vs stay {stay}");
+    assert!(shuffled > 3.0 * learned, "shuffled {shuffled} vs {learned}");
+}
+
+/// A cnn_state model needs images with states, and images with states need a cnn_state model.
+#[test]
+fn image_state_configs_must_match_the_model() {
+    let cfg = RunConfig::load(&root().join("config/bc_image_state_bag.yaml")).unwrap();
+    let mut c = cfg.clone();
+    c.bag_data.as_mut().unwrap().observation = bag_dataset::Observation::Image;
+    let e = c.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("bag_data.observation") && e.contains("image_state"),
+        "{e}"
+    );
+    let mut c = cfg.clone();
+    c.bag_data.as_mut().unwrap().observation = bag_dataset::Observation::ImageState;
+    let e = c.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("model.state_size") && e.contains("4 state values"),
+        "{e}"
+    );
+    let mut c = cfg.clone();
+    c.model.encoder = ndp_ros::policy::EncoderKind::DigitCnn;
+    let e = c.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("model.encoder") && e.contains("cnn_state"),
+        "{e}"
+    );
+}

@@ -27,7 +27,8 @@ pub struct BagDataConfig {
     /// What the network reads.
     #[serde(default)]
     pub observation: Observation,
-    /// Float64MultiArray (`observation: topic`) or sensor_msgs/Image (`observation: image`).
+    /// Float64MultiArray (`observation: topic`) or sensor_msgs/Image (`image`, `image_state`,
+    /// `image_positions`).
     #[serde(default)]
     pub observation_topic: Option<String>,
     /// Commanded positions as the demonstrated action: Float64MultiArray (one value per joint,
@@ -63,6 +64,34 @@ pub enum Observation {
     Topic,
     /// A camera topic, grayscale, resized to the model's input size.
     Image,
+    /// The camera image and the joint positions and velocities, for a `cnn_state` model with
+    /// `state_size` 2 x joints (the node's `observation: both`).
+    ImageState,
+    /// The camera image and the joint positions, for a `cnn_state` model with `state_size`
+    /// = joints.
+    ImagePositions,
+}
+
+impl Observation {
+    /// The name in a config.
+    pub fn name(self) -> &'static str {
+        match self {
+            Observation::State => "state",
+            Observation::Positions => "positions",
+            Observation::Topic => "topic",
+            Observation::Image => "image",
+            Observation::ImageState => "image_state",
+            Observation::ImagePositions => "image_positions",
+        }
+    }
+
+    /// Whether the observation topic carries camera images.
+    pub fn has_image(self) -> bool {
+        matches!(
+            self,
+            Observation::Image | Observation::ImageState | Observation::ImagePositions
+        )
+    }
 }
 
 /// How streams are read at a sample time.
@@ -119,6 +148,9 @@ pub struct Samples {
     /// Per-sample observation shape (e.g. [14] or [1, 28, 28]).
     pub obs_shape: Vec<usize>,
     pub obs: Vec<f32>,
+    /// Joint state values per sample read beside an image (0: none).
+    pub state_len: usize,
+    pub state: Vec<f32>,
     pub y0: Vec<f32>,
     /// (points, dof) per sample.
     pub target: Vec<f32>,
@@ -167,12 +199,15 @@ impl BagDataConfig {
                 "must be in [0, 1)",
             ));
         }
-        if matches!(self.observation, Observation::Topic | Observation::Image)
+        if (self.observation == Observation::Topic || self.observation.has_image())
             && self.observation_topic.is_none()
         {
             return Err(Error::invalid(
                 key("observation_topic"),
-                "observation `topic` or `image` needs the topic to read",
+                format!(
+                    "observation `{}` needs the topic to read",
+                    self.observation.name()
+                ),
             ));
         }
         if self.episodes.split == Split::Marker && self.episodes.marker_topic.is_none() {
@@ -195,6 +230,15 @@ impl BagDataConfig {
         match self.observation {
             Observation::State => Some(2 * self.joints.len()),
             Observation::Positions => Some(self.joints.len()),
+            _ => None,
+        }
+    }
+
+    /// Joint state values per sample read beside the image, if any.
+    pub fn state_len(&self) -> Option<usize> {
+        match self.observation {
+            Observation::ImageState => Some(2 * self.joints.len()),
+            Observation::ImagePositions => Some(self.joints.len()),
             _ => None,
         }
     }
@@ -330,15 +374,17 @@ pub fn load(
 
 fn split(all: &Samples, keep_train: impl Fn(usize) -> bool) -> (Samples, Samples) {
     let (o, d) = (all.obs.len() / all.len(), all.y0.len() / all.len());
-    let t = all.target.len() / all.len();
+    let (t, k) = (all.target.len() / all.len(), all.state_len);
     let mut a = Samples {
         obs_shape: all.obs_shape.clone(),
+        state_len: k,
         ..Default::default()
     };
     let mut b = a.clone();
     for (i, &e) in all.episode.iter().enumerate() {
         let s = if keep_train(e) { &mut a } else { &mut b };
         s.obs.extend_from_slice(&all.obs[i * o..(i + 1) * o]);
+        s.state.extend_from_slice(&all.state[i * k..(i + 1) * k]);
         s.y0.extend_from_slice(&all.y0[i * d..(i + 1) * d]);
         s.target.extend_from_slice(&all.target[i * t..(i + 1) * t]);
         s.episode.push(e);
@@ -383,7 +429,7 @@ fn read_bag(
             }
         } else if Some(topic) == cfg.observation_topic.as_deref() {
             *seen.entry("observation").or_default() += 1;
-            if cfg.observation == Observation::Image {
+            if cfg.observation.has_image() {
                 let img: Image = m.decode()?;
                 let px = image_input(&img, image_side, (0, 0), topic)
                     .map_err(|e| Error::invalid(place(m), e.to_string()))?;
@@ -436,7 +482,7 @@ fn read_bag(
         return Err(missing("state", &cfg.state_topic));
     }
     if let Some(t) = &cfg.observation_topic {
-        if matches!(cfg.observation, Observation::Topic | Observation::Image)
+        if (cfg.observation == Observation::Topic || cfg.observation.has_image())
             && !seen.contains_key("observation")
         {
             return Err(missing("observation", t));
@@ -531,7 +577,7 @@ fn read_bag(
                     Some(o) => o.iter().map(|&v| v as f32).collect(),
                     None => continue,
                 },
-                Observation::Image => {
+                Observation::Image | Observation::ImageState | Observation::ImagePositions => {
                     let i = images.partition_point(|(ti, _)| *ti < t);
                     let pick = match (i.checked_sub(1), images.get(i)) {
                         (Some(a), Some(b)) if t - images[a].0 <= b.0 - t => a,
@@ -543,12 +589,17 @@ fn read_bag(
                 }
             };
             if out.obs_shape.is_empty() {
-                out.obs_shape = match cfg.observation {
-                    Observation::Image => vec![1, image_side, image_side],
-                    _ => vec![obs.len()],
+                out.obs_shape = if cfg.observation.has_image() {
+                    vec![1, image_side, image_side]
+                } else {
+                    vec![obs.len()]
                 };
             }
             out.obs.extend(obs);
+            if let Some(k) = cfg.state_len() {
+                out.state_len = k;
+                out.state.extend(s[..k].iter().map(|&v| v as f32));
+            }
             out.y0.extend(s[..dof].iter().map(|&v| v as f32));
             for p in 0..points {
                 let tp = t + (horizon as f64 * p as f64 / (points - 1).max(1) as f64) as u64;

@@ -119,9 +119,27 @@ impl Policy {
         self.dmp.forward_time_major(y0, &dy0, g, w)
     }
 
+    /// Raw head output for observations plus, for a `cnn_state` model only, states.
+    pub fn raw_of(&self, obs: &Tensor, state: Option<&Tensor>) -> Result<Tensor> {
+        match state {
+            Some(s) => self.raw_fused(obs, s),
+            None => self.raw(obs),
+        }
+    }
+
     /// The predicted trajectory (B, points, D) from observations and the start y0 (B, D).
     pub fn trajectory(&self, obs: &Tensor, y0: &Tensor) -> Result<Tensor> {
-        let raw = self.raw(obs)?;
+        self.trajectory_of(obs, None, y0)
+    }
+
+    /// As `trajectory`, with the states a `cnn_state` model reads beside its images.
+    pub fn trajectory_of(
+        &self,
+        obs: &Tensor,
+        state: Option<&Tensor>,
+        y0: &Tensor,
+    ) -> Result<Tensor> {
+        let raw = self.raw_of(obs, state)?;
         match self.cfg.kind {
             ModelKind::Ndp | ModelKind::CnnDmp => {
                 let (g, w) = self.dmp_params(&raw, y0)?;

@@ -75,10 +75,13 @@ pub fn train_bc(
         let mut sum = 0.0;
         for b in 0..batches {
             let idx = Tensor::from_slice(&order[b * bs..(b + 1) * bs], bs, &device)?;
-            let (obs, y0, target) = train.select(&idx)?;
+            let batch = train.select(&idx)?;
             let loss = match &param_targets {
-                Some(t) => mse(&policy.raw(&obs)?, &t.index_select(&idx, 0)?)?,
-                None => mse(&policy.trajectory(&obs, &y0)?, &target)?,
+                Some(t) => mse(
+                    &policy.raw_of(&batch.obs, batch.state.as_ref())?,
+                    &t.index_select(&idx, 0)?,
+                )?,
+                None => mse(&batch.predict(&policy)?, &batch.target)?,
             };
             opt.step(&loss.backward()?, 1.0)?;
             let l = loss.to_scalar::<f32>()? as f64;

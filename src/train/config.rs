@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::bag_dataset::BagDataConfig;
 use crate::dmp::DmpConfig;
 use crate::error::{Error, Result};
-use crate::policy::PolicyConfig;
+use crate::policy::{EncoderKind, PolicyConfig};
 
 /// `model:`, `dmp:`, `train:` and optional `data:` sections; unknown keys are errors.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,6 +66,31 @@ impl RunConfig {
                         b.joints.len()
                     ),
                 ));
+            }
+            let (fused, obs) = (
+                self.model.encoder == EncoderKind::CnnState,
+                b.observation.name(),
+            );
+            match b.state_len() {
+                Some(_) if !fused => {
+                    return Err(Error::invalid(
+                        "model.encoder",
+                        format!("bag_data.observation {obs} reads an image and joint states: it needs encoder cnn_state, not {:?}", self.model.encoder),
+                    ))
+                }
+                Some(k) if k != self.model.state_size => {
+                    return Err(Error::invalid(
+                        "model.state_size",
+                        format!("bag_data.observation {obs} gives {k} state values per sample"),
+                    ))
+                }
+                None if fused => {
+                    return Err(Error::invalid(
+                        "bag_data.observation",
+                        format!("a cnn_state model reads an image and joint states: use image_state or image_positions, not {obs}"),
+                    ))
+                }
+                _ => {}
             }
             if let Some(n) = b.obs_len() {
                 if self.model.input_size != n {

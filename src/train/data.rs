@@ -9,10 +9,12 @@ use crate::data::DigitSet;
 use crate::error::{Error, Result};
 use crate::policy::{EncoderKind, Policy};
 
-/// N samples: `obs` (N, ...) f32, `y0` (N, D), `target` (N, points, D).
+/// N samples: `obs` (N, ...) f32, `y0` (N, D), `target` (N, points, D), and for a `cnn_state`
+/// model the joint states read beside the images, `state` (N, state_size).
 #[derive(Clone, Debug)]
 pub struct BcData {
     pub obs: Tensor,
+    pub state: Option<Tensor>,
     pub y0: Tensor,
     pub target: Tensor,
 }
@@ -36,7 +38,12 @@ impl BcData {
         let obs = Tensor::from_vec(pixels, (n, 1, image_size, image_size), device)?;
         let target = Tensor::from_slice(&set.trajectories, (n, POINTS, 2), device)?;
         let y0 = target.narrow(1, 0, 1)?.squeeze(1)?.contiguous()?;
-        Ok(BcData { obs, y0, target })
+        Ok(BcData {
+            obs,
+            state: None,
+            y0,
+            target,
+        })
     }
 
     /// Samples read from bags (`data::bag_dataset`), as tensors.
@@ -49,8 +56,13 @@ impl BcData {
         } else {
             s.target.len() / (n * dof)
         };
+        let state = match s.state_len {
+            0 => None,
+            k => Some(Tensor::from_slice(&s.state, (n, k), device)?),
+        };
         Ok(BcData {
             obs: Tensor::from_slice(&s.obs, shape, device)?,
+            state,
             y0: Tensor::from_slice(&s.y0, (n, dof), device)?,
             target: Tensor::from_slice(&s.target, (n, points, dof), device)?,
         })
@@ -64,22 +76,37 @@ impl BcData {
         self.len() == 0
     }
 
-    /// The rows `idx` (a u32 tensor) of all three.
-    pub fn select(&self, idx: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
-        Ok((
-            self.obs.index_select(idx, 0)?,
-            self.y0.index_select(idx, 0)?,
-            self.target.index_select(idx, 0)?,
-        ))
+    /// The rows `idx` (a u32 tensor).
+    pub fn select(&self, idx: &Tensor) -> Result<BcData> {
+        Ok(BcData {
+            obs: self.obs.index_select(idx, 0)?,
+            state: self
+                .state
+                .as_ref()
+                .map(|s| s.index_select(idx, 0))
+                .transpose()?,
+            y0: self.y0.index_select(idx, 0)?,
+            target: self.target.index_select(idx, 0)?,
+        })
     }
 
     /// The contiguous rows start..start+len.
-    pub fn slice(&self, start: usize, len: usize) -> Result<(Tensor, Tensor, Tensor)> {
-        Ok((
-            self.obs.narrow(0, start, len)?,
-            self.y0.narrow(0, start, len)?,
-            self.target.narrow(0, start, len)?,
-        ))
+    pub fn slice(&self, start: usize, len: usize) -> Result<BcData> {
+        Ok(BcData {
+            obs: self.obs.narrow(0, start, len)?,
+            state: self
+                .state
+                .as_ref()
+                .map(|s| s.narrow(0, start, len))
+                .transpose()?,
+            y0: self.y0.narrow(0, start, len)?,
+            target: self.target.narrow(0, start, len)?,
+        })
+    }
+
+    /// The policy's predicted trajectories for these samples.
+    pub fn predict(&self, policy: &Policy) -> Result<Tensor> {
+        policy.trajectory_of(&self.obs, self.state.as_ref(), &self.y0)
     }
 
     /// Checks that this data fits `policy`; the error names `what` (e.g. the data file).
@@ -109,13 +136,29 @@ impl BcData {
             ));
         }
         let o = self.obs.dims();
-        let want: Vec<usize> = match cfg.encoder {
-            EncoderKind::DigitCnn => vec![1, cfg.input_size, cfg.input_size],
-            EncoderKind::Mlp => vec![cfg.input_size],
-            EncoderKind::CnnState => {
+        let want: Vec<usize> = match (cfg.encoder, &self.state) {
+            (EncoderKind::DigitCnn, None) => vec![1, cfg.input_size, cfg.input_size],
+            (EncoderKind::Mlp, None) => vec![cfg.input_size],
+            (EncoderKind::CnnState, Some(st)) => {
+                if st.dims()[1] != cfg.state_size {
+                    return Err(shape_err(
+                        "state values",
+                        format!("{} from model.state_size", cfg.state_size),
+                        format!("{} (bag_data.observation image_state: 2 per joint; image_positions: 1)", st.dims()[1]),
+                    ));
+                }
+                vec![1, cfg.input_size, cfg.input_size]
+            }
+            (EncoderKind::CnnState, None) => {
                 return Err(Error::invalid(
                     "model.encoder",
-                    format!("{what}: cnn_state needs images and states together; this dataset has one observation per sample (digits: images only)"),
+                    format!("{what}: cnn_state needs images and states together; this dataset has one observation per sample (digits: images only; bags: set bag_data.observation to image_state or image_positions)"),
+                ))
+            }
+            (enc, Some(_)) => {
+                return Err(Error::invalid(
+                    "model.encoder",
+                    format!("{what}: images with joint states (bag_data.observation image_state or image_positions) need a cnn_state model, not {enc:?}"),
                 ))
             }
         };

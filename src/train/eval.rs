@@ -36,8 +36,7 @@ pub fn predict(policy: &Policy, data: &BcData, batch: usize) -> Result<Tensor> {
     let mut start = 0;
     while start < n {
         let len = batch.min(n - start);
-        let (obs, y0, _) = data.slice(start, len)?;
-        out.push(policy.trajectory(&obs, &y0)?);
+        out.push(data.slice(start, len)?.predict(policy)?);
         start += len;
     }
     Ok(Tensor::cat(&out, 0)?)

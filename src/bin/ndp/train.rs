@@ -273,8 +273,7 @@ fn plot_run(
 ) -> Result<()> {
     let n = data.len().min(16);
     let idx = Tensor::arange(0u32, n as u32, &Device::Cpu)?;
-    let (obs, y0, target) = data.select(&idx)?;
-    let sub = BcData { obs, y0, target };
+    let sub = data.select(&idx)?;
     let pred = predict(policy, &sub, n)?.to_vec3::<f32>()?;
     let panels: Vec<TrajectoryPanel> = (0..n)
         .map(|i| {
