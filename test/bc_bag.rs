@@ -341,24 +341,31 @@ fn image_and_joint_state_bags_train_a_cnn_state_model() {
 /// A cnn_state model needs images with states, and images with states need a cnn_state model.
 #[test]
 fn image_state_configs_must_match_the_model() {
+    use bag_dataset::Observation;
+    use ndp_ros::policy::EncoderKind;
     let cfg = RunConfig::load(&root().join("config/bc_image_state_bag.yaml")).unwrap();
-    let mut c = cfg.clone();
-    c.bag_data.as_mut().unwrap().observation = bag_dataset::Observation::Image;
-    let e = c.validate().unwrap_err().to_string();
+    // The error of the example config with one setting changed.
+    let refused = |obs: Option<Observation>, encoder: Option<EncoderKind>| {
+        let mut c = cfg.clone();
+        if let Some(o) = obs {
+            c.bag_data.as_mut().unwrap().observation = o;
+        }
+        if let Some(e) = encoder {
+            c.model.encoder = e;
+        }
+        c.validate().unwrap_err().to_string()
+    };
+    let e = refused(Some(Observation::Image), None);
     assert!(
         e.contains("bag_data.observation") && e.contains("image_state"),
         "{e}"
     );
-    let mut c = cfg.clone();
-    c.bag_data.as_mut().unwrap().observation = bag_dataset::Observation::ImageState;
-    let e = c.validate().unwrap_err().to_string();
+    let e = refused(Some(Observation::ImageState), None);
     assert!(
         e.contains("model.state_size") && e.contains("4 state values"),
         "{e}"
     );
-    let mut c = cfg.clone();
-    c.model.encoder = ndp_ros::policy::EncoderKind::DigitCnn;
-    let e = c.validate().unwrap_err().to_string();
+    let e = refused(None, Some(EncoderKind::DigitCnn));
     assert!(
         e.contains("model.encoder") && e.contains("cnn_state"),
         "{e}"

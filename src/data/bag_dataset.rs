@@ -85,6 +85,11 @@ impl Observation {
         }
     }
 
+    /// Whether it is read from `observation_topic`.
+    pub fn needs_topic(self) -> bool {
+        self == Observation::Topic || self.has_image()
+    }
+
     /// Whether the observation topic carries camera images.
     pub fn has_image(self) -> bool {
         matches!(
@@ -199,9 +204,7 @@ impl BagDataConfig {
                 "must be in [0, 1)",
             ));
         }
-        if (self.observation == Observation::Topic || self.observation.has_image())
-            && self.observation_topic.is_none()
-        {
+        if self.observation.needs_topic() && self.observation_topic.is_none() {
             return Err(Error::invalid(
                 key("observation_topic"),
                 format!(
@@ -482,9 +485,7 @@ fn read_bag(
         return Err(missing("state", &cfg.state_topic));
     }
     if let Some(t) = &cfg.observation_topic {
-        if (cfg.observation == Observation::Topic || cfg.observation.has_image())
-            && !seen.contains_key("observation")
-        {
+        if cfg.observation.needs_topic() && !seen.contains_key("observation") {
             return Err(missing("observation", t));
         }
     }
