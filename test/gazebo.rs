@@ -1,7 +1,9 @@
 //! The Gazebo task's message mapping against a fake gz sim + ros_gz_bridge on the in-memory
 //! transport (Gazebo cannot run here): the fake speaks the ros_gz topics (JointState stamped
 //! in sim time with extra joints in another order, one std_msgs/Float64 command topic per joint
-//! under the model's namespace), moves its joints towards the commands and records them.
+//! under the model's namespace, by the ROS names that bridges/gazebo/bridge.yaml maps gz's
+//! topics to), moves its joints towards the commands and records them. Also: the shipped config
+//! loads, and a topic that is not a valid ROS 2 name is a config error naming the key.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,7 +26,7 @@ fn cfg() -> GazeboConfig {
 namespace: /robot{i}
 joints: [x, y, z]
 joint_states: /joint_states
-command: /model/gantry/joint/{joint}/0/cmd_pos
+command: /model/gantry/joint/{joint}/cmd_pos
 step_s: 0.05
 action_scale: 0.02
 home: [0.0, 0.0, 0.3]
@@ -74,7 +76,7 @@ fn fake_gz(t: &MemoryTransport, ns: &str, drop_z: bool, nan_every: usize) -> Fak
     let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
     for (j, name) in ["x", "y", "z"].into_iter().enumerate() {
-        let topic = format!("{ns}/model/gantry/joint/{name}/0/cmd_pos");
+        let topic = format!("{ns}/model/gantry/joint/{name}/cmd_pos");
         let mut sub = t.subscribe::<Float64>(&topic, Qos::DEFAULT).unwrap();
         let (st, stop) = (state.clone(), stop.clone());
         // Detached: it ends with the test process (a stream has no timeout to poll the flag).
@@ -161,7 +163,7 @@ fn command_becomes(fake: &FakeGz, joint: &str, want: f64) -> f64 {
 }
 
 fn last_command(fake: &FakeGz, joint: &str) -> f64 {
-    let topic = format!("/robot1/model/gantry/joint/{joint}/0/cmd_pos");
+    let topic = format!("/robot1/model/gantry/joint/{joint}/cmd_pos");
     let s = fake.state.lock().unwrap();
     s.commands
         .iter()
@@ -338,6 +340,114 @@ fn bad_gazebo_configs_name_the_key() {
         .to_string();
     assert!(
         e.contains("env.gazebo.goal_low") && e.contains("`y`"),
+        "{e}"
+    );
+}
+
+/// The error `connect` gives for `c` (validation runs before anything is subscribed).
+fn connect_error(c: &GazeboConfig) -> String {
+    let t = MemoryTransport::new("trainer", ParamMap::new());
+    GazeboEnv::connect(&t, c, 0, 10, 0)
+        .err()
+        .expect("refused")
+        .to_string()
+}
+
+#[test]
+fn topics_that_are_not_ros_names_are_config_errors_naming_the_key() {
+    // gz's own command topic as the ROS topic (what the shipped config once did): ROS 2
+    // refuses a token starting with a digit.
+    let mut c = cfg();
+    c.command = "/model/gantry/joint/{joint}/0/cmd_pos".into();
+    let e = connect_error(&c);
+    for want in [
+        "env.gazebo.command",
+        "`/robot0/model/gantry/joint/x/0/cmd_pos` (joint `x`)",
+        "token `0` starts with a digit",
+        "gz_topic_name",
+        "ros_topic_name",
+    ] {
+        assert!(e.contains(want), "{want}: {e}");
+    }
+    // A joint name that makes a bad token names the joint.
+    let mut c = cfg();
+    c.joints = vec!["x".into(), "2nd".into(), "z".into()];
+    let e = connect_error(&c);
+    assert!(
+        e.contains("env.gazebo.command") && e.contains("joint `2nd`"),
+        "{e}"
+    );
+    let mut c = cfg();
+    c.joint_states = "/joint states".into();
+    let e = connect_error(&c);
+    assert!(
+        e.contains("env.gazebo.joint_states") && e.contains("` `"),
+        "{e}"
+    );
+    let mut c = cfg();
+    c.joint_states = "/world/gantry/model/gantry/joint_state/".into();
+    assert!(connect_error(&c).contains("env.gazebo.joint_states"));
+    // `{i}` starting a token gives a digit-led token for every index.
+    let mut c = cfg();
+    c.namespace = "/{i}".into();
+    let e = connect_error(&c);
+    assert!(
+        e.contains("env.gazebo.namespace") && e.contains("token `0`"),
+        "{e}"
+    );
+    let mut c = cfg();
+    c.namespace = "/robot{i}/arm-1".into();
+    assert!(connect_error(&c).contains("env.gazebo.namespace"));
+    let mut c = cfg();
+    c.command = "/cmd/{node}/{joint}".into();
+    assert!(connect_error(&c).contains("env.gazebo.command"));
+}
+
+#[test]
+fn relative_topics_and_namespaces_join_as_ros_names() {
+    let mut c = cfg();
+    assert_eq!(c.topic(3, "/joint_states"), "/robot3/joint_states");
+    assert_eq!(c.topic(3, "joint_states"), "/robot3/joint_states");
+    assert_eq!(
+        c.command_topic(2, "x"),
+        "/robot2/model/gantry/joint/x/cmd_pos"
+    );
+    c.namespace = "sim{i}/".into();
+    assert_eq!(c.topic(1, "joint_states"), "sim1/joint_states");
+    c.namespace = String::new();
+    assert_eq!(c.topic(1, "joint_states"), "joint_states");
+    c.joint_states = "joint_states".into();
+    c.validate().unwrap();
+}
+
+/// The shipped config passes the trainer's own checks (valid ROS names included), and the same
+/// config with gz's command topic fails naming the file and the key.
+#[test]
+fn the_shipped_gazebo_config_uses_ros_names() {
+    use ndp_ros::train::ppo::PpoRunConfig;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/ppo_gazebo.yaml");
+    let cfg = PpoRunConfig::load(&path).unwrap();
+    let gz = cfg.env.gazebo.as_ref().unwrap();
+    assert_eq!(
+        gz.command_topic(0, "x"),
+        "/model/gantry/joint/x/cmd_pos",
+        "the ros_topic_name of bridges/gazebo/bridge.yaml"
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    let bad = text.replace(
+        "command: /model/gantry/joint/{joint}/cmd_pos",
+        "command: /model/gantry/joint/{joint}/0/cmd_pos",
+    );
+    assert_ne!(bad, text);
+    let dir = tempfile::tempdir().unwrap();
+    let bad_path = dir.path().join("ppo_gazebo_gz_names.yaml");
+    std::fs::write(&bad_path, bad).unwrap();
+    let e = PpoRunConfig::load(&bad_path).err().unwrap().to_string();
+    assert!(
+        e.contains("ppo_gazebo_gz_names.yaml")
+            && e.contains("env.gazebo.command")
+            && e.contains("starts with a digit")
+            && !e.contains("BadChar"),
         "{e}"
     );
 }

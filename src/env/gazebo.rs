@@ -4,7 +4,12 @@
 //!                  JointStatePublisher, /world/W/model/M/joint_state), stamped in sim time;
 //!   commands       std_msgs/Float64 per joint on `command` with `{joint}` replaced (gz's
 //!                  JointPositionController listens on /model/M/joint/J/0/cmd_pos, bridged
-//!                  as std_msgs/msg/Float64 <-> gz.msgs.Double).
+//!                  from a ROS topic as std_msgs/msg/Float64 <-> gz.msgs.Double).
+//! Every topic here is a ROS topic name: gz topic names are often not valid ROS names (gz's
+//! `/model/M/joint/J/0/cmd_pos` has a token starting with a digit, which ROS 2 refuses), so the
+//! ros_gz_bridge config maps each `gz_topic_name` to a valid `ros_topic_name`, and this config
+//! names only the ROS side (bridges/gazebo/bridge.yaml and config/ppo_gazebo.yaml). A name that
+//! is not a valid ROS 2 name is a config error naming the key.
 //! The task: move the configured joints to a goal drawn from a box (joint space; for a
 //! Cartesian robot that is the end effector's space). Observation [q, dq, goal], action in
 //! [-1, 1] per joint moving its commanded target by `action_scale` (from the previous target,
@@ -31,20 +36,25 @@ use crate::data::ros_input::{reorder, JointSnapshot, Reject};
 use crate::error::{Error, Result};
 use crate::msgs::{Float64, JointState};
 use crate::ros::blocking::subscribe_blocking;
+use crate::ros::names::{validate_namespace, validate_topic_name};
 use crate::ros::{Publisher, Qos, Transport};
 
 /// `env.gazebo`: the robot's topics and the reach task on it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GazeboConfig {
-    /// Prefix of instance i's topics (`{i}` replaced by the index; "" for one robot).
+    /// Prefix of instance i's topics (`{i}` replaced by the index; "" for one robot), a ROS
+    /// namespace.
     #[serde(default)]
     pub namespace: String,
     /// The joints the policy moves, in observation and action order.
     pub joints: Vec<String>,
+    /// ROS topic of the joint states (ros_gz_bridge's `ros_topic_name` for gz's
+    /// JointStatePublisher topic).
     #[serde(default = "default_joint_states")]
     pub joint_states: String,
-    /// Per-joint command topic; `{joint}` is replaced by the joint name.
+    /// Per-joint ROS command topic; `{joint}` is replaced by the joint name (ros_gz_bridge's
+    /// `ros_topic_name` for each joint's JointPositionController topic, not the gz name).
     pub command: String,
     /// Simulation seconds per environment step.
     #[serde(default = "default_step_s")]
@@ -120,6 +130,7 @@ impl GazeboConfig {
                 "must contain `{joint}` (one topic per joint)",
             ));
         }
+        self.validate_names()?;
         for (name, v) in [
             ("step_s", self.step_s),
             ("action_scale", self.action_scale),
@@ -134,10 +145,52 @@ impl GazeboConfig {
         Ok(())
     }
 
-    /// Instance `index`'s topic for `topic` (namespace prefixed, `{i}` replaced).
+    /// Every topic (instance 0's: `{i}` can only make a token start with a digit where it
+    /// starts one, for every index) must be a valid ROS 2 name; the error names the key.
+    fn validate_names(&self) -> Result<()> {
+        const GZ_HINT: &str = " (a gz topic name goes in the ros_gz_bridge config's \
+                               gz_topic_name, mapped to a valid ros_topic_name; this config \
+                               takes the ROS name)";
+        let bad = |k: &str, what: String, why: String, hint: &str| {
+            Err(Error::invalid(
+                format!("env.gazebo.{k}"),
+                format!("{what} is not a valid ROS 2 name: {why}{hint}"),
+            ))
+        };
+        if !self.namespace.is_empty() {
+            // Relative or absolute, with or without a trailing `/`: a prefix either way.
+            let ns = self.namespace.replace("{i}", "0");
+            let abs = format!("/{}", ns.trim_start_matches('/'));
+            let abs = match abs.trim_end_matches('/') {
+                "" => "/",
+                t => t,
+            };
+            if let Err(e) = validate_namespace(abs) {
+                return bad("namespace", format!("`{ns}` (instance 0)"), e.0, "");
+            }
+        }
+        let states = self.topic(0, &self.joint_states);
+        if let Err(e) = validate_topic_name(&states) {
+            return bad("joint_states", format!("`{states}`"), e.0, GZ_HINT);
+        }
+        for j in &self.joints {
+            let topic = self.command_topic(0, j);
+            if let Err(e) = validate_topic_name(&topic) {
+                return bad("command", format!("`{topic}` (joint `{j}`)"), e.0, GZ_HINT);
+            }
+        }
+        Ok(())
+    }
+
+    /// Instance `index`'s topic for `topic` (under the namespace, `{i}` replaced).
     pub fn topic(&self, index: usize, topic: &str) -> String {
         let ns = self.namespace.replace("{i}", &index.to_string());
-        format!("{}{topic}", ns.trim_end_matches('/'))
+        let ns = ns.trim_end_matches('/');
+        if ns.is_empty() {
+            topic.to_string()
+        } else {
+            format!("{ns}/{}", topic.trim_start_matches('/'))
+        }
     }
 
     /// Instance `index`'s command topic of `joint`.

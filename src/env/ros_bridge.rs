@@ -50,6 +50,15 @@ impl RosBridgeConfig {
                 "must be absolute (start with `/`)",
             ));
         }
+        // Instance 0's topics (`{i}` can only break a name where it starts a token, and then
+        // for every index).
+        let ns = self.namespace.replace("{i}", "0");
+        if let Err(e) = crate::ros::names::validate_full_topic_name(&format!("{ns}/request")) {
+            return Err(Error::invalid(
+                "env.ros_bridge.namespace",
+                format!("`{ns}/request` (instance 0) is not a valid ROS 2 name: {e}"),
+            ));
+        }
         if !(self.timeout_s.is_finite() && self.timeout_s > 0.0) {
             return Err(Error::invalid("env.ros_bridge.timeout_s", "must be > 0"));
         }
