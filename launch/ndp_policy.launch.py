@@ -4,9 +4,12 @@
         output:=joint_trajectory command_topic:=/arm_controller/joint_trajectory
 
 Arguments: model (run directory: config.yaml + model.safetensors; overrides the params file's
-`checkpoint`), params_file, namespace, use_sim_time, output (joint_trajectory | float64_array |
-pose), and topic remaps: joint_states_topic, image_topic, command_topic (empty: keep the
-params file's).
+`checkpoint`), params_file, namespace, use_sim_time (true / false, also True / False / 1 / 0;
+anything else is an error), output (joint_trajectory | float64_array | pose), and the node's
+topics: joint_states_topic, image_topic, ee_pose_topic (the end effector's PoseStamped, for
+output pose), command_topic (each overrides the matching parameter, joint_state_topic,
+image_topic, ee_pose_topic, command_topic; empty: keep the params file's; a relative name is
+resolved in the node's namespace).
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
@@ -18,29 +21,48 @@ ARGS = {
     "model": ("", "run directory of the trained policy (config.yaml + model.safetensors)"),
     "params_file": (None, "ROS parameter file for ndp_policy"),
     "namespace": ("", "namespace of the node"),
-    "use_sim_time": ("false", "use /clock (simulation)"),
+    "use_sim_time": ("false", "use /clock (simulation): true | false"),
     "output": ("", "joint_trajectory | float64_array | pose (empty: the params file's)"),
-    "joint_states_topic": ("", "remap /joint_states to this topic"),
-    "image_topic": ("", "remap /camera/image_raw to this topic"),
-    "command_topic": ("", "publish commands on this topic"),
+    "joint_states_topic": ("", "sensor_msgs/JointState input (parameter joint_state_topic)"),
+    "image_topic": ("", "sensor_msgs/Image input (parameter image_topic)"),
+    "ee_pose_topic": ("", "geometry_msgs/PoseStamped of the end effector, output pose "
+                          "(parameter ee_pose_topic)"),
+    "command_topic": ("", "publish commands on this topic (parameter command_topic)"),
     "log_level": ("info", "log level of the node"),
 }
 
 
+# Launch argument -> node parameter, for the topics (parameters, not remaps: a remap rule must
+# name the topic as the params file does, absolute or relative, and these work either way).
+TOPIC_PARAMS = {
+    "joint_states_topic": "joint_state_topic",
+    "image_topic": "image_topic",
+    "ee_pose_topic": "ee_pose_topic",
+    "command_topic": "command_topic",
+}
+
+
+def _ros_bool(name, value):
+    """A boolean launch argument read as ROS and launch conditions read one: true / false (any
+    case) or 1 / 0. Anything else is an error, never a silent false."""
+    v = value.strip().lower()
+    if v in ("true", "1"):
+        return True
+    if v in ("false", "0"):
+        return False
+    raise ValueError(f"{name}:={value!r}: expected true or false (or 1 / 0)")
+
+
 def _node(context):
     get = lambda name: LaunchConfiguration(name).perform(context)
-    overrides = {"use_sim_time": get("use_sim_time").lower() == "true"}
+    overrides = {"use_sim_time": _ros_bool("use_sim_time", get("use_sim_time"))}
     if get("model"):
         overrides["checkpoint"] = get("model")
     if get("output"):
         overrides["output"] = get("output")
-    if get("command_topic"):
-        overrides["command_topic"] = get("command_topic")
-    remaps = []
-    if get("joint_states_topic"):
-        remaps.append(("/joint_states", get("joint_states_topic")))
-    if get("image_topic"):
-        remaps.append(("/camera/image_raw", get("image_topic")))
+    for arg, param in TOPIC_PARAMS.items():
+        if get(arg):
+            overrides[param] = get(arg)
     return [
         Node(
             package="ndp_ros",
@@ -48,7 +70,6 @@ def _node(context):
             name="ndp_policy",
             namespace=get("namespace"),
             parameters=[get("params_file"), overrides],
-            remappings=remaps,
             arguments=["--ros-args", "--log-level", get("log_level")],
             output="screen",
             emulate_tty=True,

@@ -33,6 +33,17 @@ ARGS = {
 }
 
 
+def _ros_bool(name, value):
+    """A boolean launch argument read as ROS and launch conditions read one: true / false (any
+    case) or 1 / 0. Anything else is an error, never a silent false."""
+    v = value.strip().lower()
+    if v in ("true", "1"):
+        return True
+    if v in ("false", "0"):
+        return False
+    raise ValueError(f"{name}:={value!r}: expected true or false (or 1 / 0)")
+
+
 def _actions(context):
     get = lambda name: LaunchConfiguration(name).perform(context)
     share = lambda *p: PathJoinSubstitution([FindPackageShare("ndp_ros"), *p]).perform(context)
@@ -43,9 +54,9 @@ def _actions(context):
     for flag in ("kind", "seed", "steps"):
         if get(flag):
             args += [f"--{flag}", get(flag)]
-    if get("resume").lower() == "true":
+    if _ros_bool("resume", get("resume")):
         args.append("--resume")
-    gz = ["gz", "sim", "-r", world] if get("gui").lower() == "true" else ["gz", "sim", "-r", "-s", world]
+    gz = ["gz", "sim", "-r", world] if _ros_bool("gui", get("gui")) else ["gz", "sim", "-r", "-s", world]
     return [
         ExecuteProcess(cmd=gz, output="screen"),
         Node(package="ros_gz_bridge", executable="parameter_bridge", name="ndp_gz_bridge",

@@ -88,6 +88,40 @@ def run(cmd):
 
 
 install_stubs()
+
+
+def raises(fn, what):
+    try:
+        fn()
+    except ValueError as e:
+        assert what in str(e), e
+        return
+    raise AssertionError(f"no error for {what}")
+
+
+# Booleans as ROS reads them (true / false in any case, 1 / 0); anything else is an error, not
+# a silent false.
+for value, want in [("true", True), ("True", True), ("TRUE", True), ("1", True),
+                    ("false", False), ("False", False), ("0", False)]:
+    (node,) = actions("ndp_policy.launch.py", use_sim_time=value)
+    assert node.k["parameters"][1]["use_sim_time"] is want, (value, node.k["parameters"])
+    ppo_args = actions("train_ppo.launch.py", resume=value)[-1].k["arguments"]
+    assert ("--resume" in ppo_args) is want, (value, ppo_args)
+    gz_cmd = command(actions("train_ppo_gazebo.launch.py", gui=value)[0])
+    assert ("-s" not in gz_cmd) is want, (value, gz_cmd)
+for bad in ["yes", "on", "", "ture"]:
+    raises(lambda: actions("ndp_policy.launch.py", use_sim_time=bad), "use_sim_time:=")
+    raises(lambda: actions("train_ppo.launch.py", resume=bad), "resume:=")
+    raises(lambda: actions("train_ppo_gazebo.launch.py", gui=bad), "gui:=")
+# The node's topics as parameter overrides (ee_pose_topic for output pose among them).
+(node,) = actions("ndp_policy.launch.py", ee_pose_topic="arm/ee_pose", joint_states_topic="/robot/joint_states",
+                  image_topic="wrist/image_raw", command_topic="/arm_controller/joint_trajectory")
+over = node.k["parameters"][1]
+assert over["ee_pose_topic"] == "arm/ee_pose" and over["joint_state_topic"] == "/robot/joint_states", over
+assert over["image_topic"] == "wrist/image_raw" and over["command_topic"] == "/arm_controller/joint_trajectory", over
+(node,) = actions("ndp_policy.launch.py")
+assert set(node.k["parameters"][1]) == {"use_sim_time"}, "empty topic arguments keep the params file's"
+
 bag = os.path.join(TMP, "demos")
 run_dir = os.path.join(TMP, "bc")
 ppo_dir = os.path.join(TMP, "ppo")
