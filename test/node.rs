@@ -110,10 +110,15 @@ fn commands_are_the_dmp_rollout_from_the_reordered_state() {
     let y0 = [0.1, 0.2, 0.3];
     assert_eq!(c.plan().y0, y0);
     let want = rollout(&y0, &[1.0, -0.5, 0.25], &weights());
-    assert_eq!(c.horizon().len(), 5);
-    for (sp, w) in c.horizon().iter().zip(&want) {
+    // The horizon is twice the replan period (k = 5 ticks): the plan, then its end at rest.
+    assert_eq!(c.horizon().len(), 10);
+    for (i, sp) in c.horizon().iter().enumerate() {
+        let w = &want[i.min(4)];
         for j in 0..3 {
-            assert!((sp.positions[j] - w[j]).abs() < 1e-12);
+            assert!((sp.positions[j] - w[j]).abs() < 1e-12, "point {i}");
+        }
+        if i >= 4 {
+            assert_eq!(sp.velocities, [0.0; 3], "point {i} is past the plan's end");
         }
     }
     // Streaming: tick i publishes point i of the same rollout.
@@ -368,7 +373,7 @@ fn the_run_loop_publishes_over_a_transport() {
     .unwrap();
     let mut cmds = t
         .subscribe::<JointTrajectory>(
-            "/joint_trajectory_controller/joint_trajectory",
+            "/robot/joint_trajectory_controller/joint_trajectory",
             Qos::DEFAULT,
         )
         .unwrap();
@@ -392,7 +397,7 @@ fn the_run_loop_publishes_over_a_transport() {
     let want = rollout(&[0.1, 0.2, 0.3], &[1.0, -0.5, 0.25], &weights());
     let first = futures::executor::block_on(cmds.next()).unwrap();
     assert_eq!(first.joint_names, JOINTS);
-    assert_eq!(first.points.len(), 5);
+    assert_eq!(first.points.len(), 10, "twice the replan period");
     for (pt, w) in first.points.iter().zip(&want) {
         for j in 0..3 {
             assert!((pt.positions[j] - w[j]).abs() < 1e-12);
@@ -412,9 +417,10 @@ fn the_run_loop_publishes_over_a_transport() {
     let hold = rest.pop().expect("final hold");
     assert_eq!(hold.points.len(), 1);
     assert!(hold.points[0].velocities.iter().all(|v| *v == 0.0));
-    assert_eq!(rest.len() + 1, stats.published as usize);
+    // Published: the first, the rest, and the final hold.
+    assert_eq!(rest.len() + 2, stats.published as usize);
     assert!(
-        (1..=8).contains(&stats.published),
+        (2..=9).contains(&stats.published),
         "{} plans",
         stats.published
     );

@@ -20,8 +20,13 @@ pub enum Reject {
     LengthMismatch(String),
     ImageEncoding(String),
     ImageSize(String),
+    /// Bigger than a bound the node sets (joints per message, image bytes).
+    TooLarge(String),
     PolicyOutput(String),
 }
+
+/// Joint names per JointState beyond which a message is refused unread (a robot has dozens).
+pub const MAX_JOINT_STATE_NAMES: usize = 4096;
 
 impl std::fmt::Display for Reject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31,13 +36,21 @@ impl std::fmt::Display for Reject {
             Reject::LengthMismatch(s) => write!(f, "malformed message: {s}"),
             Reject::ImageEncoding(s) => write!(f, "unsupported image encoding: {s}"),
             Reject::ImageSize(s) => write!(f, "wrong image size: {s}"),
+            Reject::TooLarge(s) => write!(f, "too large: {s}"),
             Reject::PolicyOutput(s) => write!(f, "policy output rejected: {s}"),
         }
     }
 }
 
 /// Picks `joints` out of `msg` by name. Velocities are optional (absent: zeros).
+/// Values must also be finite in f32 (the network's precision): 1e300 is not a joint angle.
 pub fn reorder(msg: &JointState, joints: &[String], topic: &str) -> Result<JointSnapshot, Reject> {
+    if msg.name.len() > MAX_JOINT_STATE_NAMES {
+        return Err(Reject::TooLarge(format!(
+            "{topic}: {} joint names (at most {MAX_JOINT_STATE_NAMES})",
+            msg.name.len()
+        )));
+    }
     if msg.position.len() != msg.name.len() {
         return Err(Reject::LengthMismatch(format!(
             "{topic}: {} names but {} positions",
@@ -64,9 +77,9 @@ pub fn reorder(msg: &JointState, joints: &[String], topic: &str) -> Result<Joint
             .position(|n| n == j)
             .ok_or_else(|| Reject::MissingJoint(format!("`{j}` not in {topic}")))?;
         let (p, v) = (msg.position[i], if has_vel { msg.velocity[i] } else { 0.0 });
-        if !p.is_finite() || !v.is_finite() {
+        if !(p as f32).is_finite() || !(v as f32).is_finite() {
             return Err(Reject::NonFinite(format!(
-                "{topic}: joint `{j}` position {p} velocity {v}"
+                "{topic}: joint `{j}` position {p:e} velocity {v:e} (beyond f32 range)"
             )));
         }
         snap.positions.push(p);
@@ -83,6 +96,27 @@ pub fn image_input(
     expect: (usize, usize),
     topic: &str,
 ) -> Result<Vec<f32>, Reject> {
+    let channels = check_image(msg, expect, usize::MAX, topic)?;
+    Ok(image_pixels(msg, channels, side))
+}
+
+/// Checks an image's header against what the node accepts, before any pixel is read: the
+/// encoding, the expected size, at most `max_bytes` of data, and step and data length
+/// consistent with width and height. Returns the channel count.
+pub fn check_image(
+    msg: &Image,
+    expect: (usize, usize),
+    max_bytes: usize,
+    topic: &str,
+) -> Result<usize, Reject> {
+    if msg.data.len() > max_bytes {
+        return Err(Reject::TooLarge(format!(
+            "{topic}: {}x{} image of {} bytes (image_max_bytes {max_bytes})",
+            msg.width,
+            msg.height,
+            msg.data.len()
+        )));
+    }
     let (w, h) = (msg.width as usize, msg.height as usize);
     let channels = match msg.encoding.as_str() {
         "mono8" | "8UC1" => 1,
@@ -109,6 +143,12 @@ pub fn image_input(
             msg.data.len()
         )));
     }
+    Ok(channels)
+}
+
+/// Grayscale in [0, 1], resized to side x side; `msg` passed `check_image`.
+pub fn image_pixels(msg: &Image, channels: usize, side: usize) -> Vec<f32> {
+    let (w, h, step) = (msg.width as usize, msg.height as usize, msg.step as usize);
     let (ri, bi) = if msg.encoding == "bgr8" {
         (2, 0)
     } else {
@@ -127,9 +167,9 @@ pub fn image_input(
         }
     }
     if (w, h) == (side, side) {
-        return Ok(gray);
+        return gray;
     }
     let mut out = vec![0f32; side * side];
     resize_bilinear(&gray, w, h, side, side, &mut out);
-    Ok(out)
+    out
 }

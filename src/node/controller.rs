@@ -1,377 +1,199 @@
-//! The node's logic, free of ROS and of wall time: latest inputs in, every k ticks a policy
-//! call, every tick l Euler sub-steps of the DMP, limits, and a watchdog that holds the robot
-//! when inputs go stale. The runner feeds it messages and the clock; tests feed it a fake one.
+//! The node's logic on one thread, free of ROS and of wall time: inputs in, a policy call
+//! every replan period, the executor every tick. The threaded node (`run`) uses the same
+//! pieces split over threads; tests, evaluation and the tick benchmark use this.
 
-use super::observe::{image_input, reorder, JointSnapshot, Reject};
+use super::executor::{Executor, HorizonSpec, Setpoint, Tick};
+use super::inputs::{freshness, Freshness, Inputs};
+use super::limits::Limits;
 use super::params::{NodeParams, ObservationMode};
-use super::safety::{Limits, RejectLog};
-use crate::dmp::{DmpConfig, DmpStepper};
+use super::plan::{Plan, PlanKind};
+use super::plan_maker::{PlanMaker, Planner};
+use super::rejects::RejectLog;
+use crate::dmp::DmpConfig;
 use crate::error::{Error, Result};
 use crate::msgs::{DmpPlan, Image, JointState, PoseStamped, Time};
 
-/// What the policy sees at a planning tick.
-pub struct PlanInput<'a> {
-    pub state: &'a JointSnapshot,
-    /// Grayscale, image_side x image_side, in [0, 1] (image observation only).
-    pub image: Option<&'a [f32]>,
-}
-
-/// Something that maps an observation to DMP parameters: the network, or a fake in tests.
-pub trait Planner {
-    /// Goal g (one per DoF) and weights w (row-major, DoF x N).
-    fn plan(&mut self, input: &PlanInput) -> Result<(Vec<f64>, Vec<f64>)>;
-}
-
-/// One point of a command: positions and velocities (units per second) in controller order.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Setpoint {
-    pub positions: Vec<f64>,
-    pub velocities: Vec<f64>,
-}
-
-/// What one tick produced; the data is read from the controller's accessors.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Tick {
-    /// `setpoint()` holds a new command for this tick (streaming outputs publish it).
-    pub command: bool,
-    /// A policy call happened: `horizon()` and `plan()` are new.
-    pub new_plan: bool,
-    /// Inputs are stale or the policy failed: `setpoint()` is the hold position.
-    pub holding: bool,
-    /// This tick started holding (trajectory output publishes the hold once).
-    pub hold_started: bool,
-}
+/// Points per JointTrajectory at most; beyond, points are spaced wider than a tick.
+pub const MAX_HORIZON_POINTS: usize = 200;
 
 pub struct Controller<P> {
     params: NodeParams,
-    planner: P,
+    inputs: Inputs,
+    maker: PlanMaker<P>,
+    plan: Plan,
+    exec: Executor,
+    replan_ns: i64,
+    last_plan_ns: Option<i64>,
     dmp: DmpConfig,
-    stepper: DmpStepper,
-    k: usize,
-    substeps: usize,
-    image_side: usize,
-    limits: Limits,
-    state: Option<(JointSnapshot, Time)>,
-    image: Option<(Vec<f32>, Time)>,
-    ticks_since_plan: usize,
-    planned: bool,
-    holding: bool,
-    setpoint: Setpoint,
-    last_command: Option<Vec<f64>>,
-    horizon: Vec<Setpoint>,
-    plan: DmpPlan,
-    rejects: RejectLog,
+}
+
+/// The checkpoint's DMP with the node's sub-step override, validated.
+pub fn node_dmp(params: &NodeParams, dmp: &DmpConfig) -> Result<DmpConfig> {
+    let mut dmp = dmp.clone();
+    if params.substeps > 0 {
+        dmp.substeps = params.substeps;
+    }
+    dmp.validate("checkpoint dmp (with parameter substeps)")?;
+    Ok(dmp)
+}
+
+/// The limits the parameters set.
+pub fn limits(p: &NodeParams) -> Limits {
+    Limits {
+        position_min: p.position_min.clone(),
+        position_max: p.position_max.clone(),
+        velocity_max: p.velocity_max.clone(),
+        acceleration_max: p.acceleration_max.clone(),
+    }
+}
+
+/// An executor for resolved parameters (plan timing set).
+pub fn executor(p: &NodeParams) -> Executor {
+    let period = 1.0 / p.rate_hz;
+    let n = ((p.horizon_s / period).ceil() as usize).clamp(1, MAX_HORIZON_POINTS);
+    let spacing_s = (p.horizon_s / n as f64).max(period);
+    Executor::new(
+        limits(p),
+        p.joint_names.len(),
+        p.rate_hz,
+        p.input_timeout_s,
+        p.observation != ObservationMode::State,
+        HorizonSpec {
+            points: n,
+            spacing_s,
+        },
+    )
 }
 
 impl<P: Planner> Controller<P> {
-    /// `dmp` is the checkpoint's DMP; `k` and `substeps` come from the parameters when set.
-    /// `image_side` is the model's input size in image mode.
-    pub fn new(params: NodeParams, planner: P, dmp: &DmpConfig, image_side: usize) -> Result<Self> {
-        let mut dmp = dmp.clone();
-        if params.substeps > 0 {
-            dmp.substeps = params.substeps;
-        }
-        dmp.validate("checkpoint dmp (with parameter substeps)")?;
-        let k = if params.k > 0 { params.k } else { dmp.t };
-        if k == 0 {
-            return Err(Error::invalid("parameter k", "must be at least 1"));
+    /// `dmp` is the checkpoint's DMP; `image_side` the model's input size in image mode.
+    /// Plan timing left unset in `params` follows `NodeParams::resolve_timing` without a
+    /// checkpoint duration (dmp.t ticks).
+    pub fn new(mut params: NodeParams, planner: P, dmp: &DmpConfig, image_side: usize) -> Result<Self> {
+        let dmp = node_dmp(&params, dmp)?;
+        params.resolve_timing(None, dmp.t);
+        if params.plan_duration_s.is_nan() || params.plan_duration_s <= 0.0 {
+            return Err(Error::invalid("parameter plan_duration_s", "must be > 0"));
         }
         let d = params.joint_names.len();
-        let limits = Limits {
-            position_min: params.position_min.clone(),
-            position_max: params.position_max.clone(),
-            velocity_max: params.velocity_max.clone(),
-        };
         Ok(Controller {
-            stepper: DmpStepper::new(&dmp, d),
-            substeps: dmp.substeps,
-            k,
-            image_side,
-            limits,
-            state: None,
-            image: None,
-            ticks_since_plan: 0,
-            planned: false,
-            holding: false,
-            setpoint: Setpoint {
-                positions: vec![0.0; d],
-                velocities: vec![0.0; d],
-            },
-            last_command: None,
-            horizon: Vec::new(),
-            plan: DmpPlan {
-                joint_names: params.joint_names.clone(),
-                n_basis: dmp.n_basis as u32,
-                k: k as u32,
-                a_z: dmp.a_z,
-                a_x: dmp.a_x,
-                dt: dmp.dt(),
-                ..Default::default()
-            },
-            rejects: RejectLog::default(),
+            inputs: Inputs::new(&params),
+            maker: PlanMaker::new(planner, &dmp, d, params.plan_duration_s, image_side),
+            plan: Plan::default(),
+            exec: executor(&params),
+            replan_ns: (params.replan_period_s * 1e9) as i64,
+            last_plan_ns: None,
             dmp,
-            planner,
             params,
         })
     }
 
     pub fn on_joint_state(&mut self, msg: &JointState, now: Time) {
-        match reorder(
-            msg,
-            &self.params.joint_names,
-            &self.params.joint_state_topic,
-        ) {
-            Ok(s) => self.state = Some((s, now)),
-            Err(r) => self.rejects.record(&r),
-        }
+        self.inputs.on_joint_state(msg, now.nanos());
     }
 
-    /// End-effector pose as the measured state (pose output): x, y, z are the first DoF.
     pub fn on_pose(&mut self, msg: &PoseStamped, now: Time) {
-        let p = msg.pose.position;
-        let d = self.params.joint_names.len();
-        if ![p.x, p.y, p.z].iter().all(|v| v.is_finite()) {
-            let r = Reject::NonFinite(format!("{}: position {p:?}", self.params.ee_pose_topic));
-            self.rejects.record(&r);
-            return;
-        }
-        let mut positions = vec![0.0; d];
-        positions[..3].copy_from_slice(&[p.x, p.y, p.z]);
-        self.state = Some((
-            JointSnapshot {
-                positions,
-                velocities: vec![0.0; d],
-            },
-            now,
-        ));
+        self.inputs.on_pose(msg, now.nanos());
     }
 
     pub fn on_image(&mut self, msg: &Image, now: Time) {
-        if self.params.observation == ObservationMode::State {
-            return;
-        }
-        let expect = (self.params.image_width, self.params.image_height);
-        match image_input(msg, self.image_side, expect, &self.params.image_topic) {
-            Ok(px) => self.image = Some((px, now)),
-            Err(r) => self.rejects.record(&r),
-        }
+        self.inputs.on_image(msg.clone(), now.nanos());
     }
 
-    /// Seconds since an input arrived, or None if it never did.
-    fn age(at: Option<Time>, now: Time) -> Option<f64> {
-        at.map(|t| (now.nanos() - t.nanos()) as f64 * 1e-9)
-    }
-
-    /// One controller tick at ROS time `now`.
+    /// One controller tick at node time `now`: plans first when a plan is due.
     pub fn tick(&mut self, now: Time) -> Tick {
-        let needs_image = self.params.observation != ObservationMode::State;
-        let state_age = Self::age(self.state.as_ref().map(|s| s.1), now);
-        let image_age = Self::age(self.image.as_ref().map(|s| s.1), now);
-        let (Some(state_age), true) = (state_age, !needs_image || image_age.is_some()) else {
-            return Tick::default(); // nothing before the first valid observation
+        let now_ns = now.nanos();
+        let f = freshness(
+            self.inputs.stamps(),
+            self.inputs.needs_image(),
+            now_ns,
+            self.params.input_timeout_s,
+        );
+        let due = match self.last_plan_ns {
+            None => true,
+            Some(t) => now_ns - t >= self.replan_ns - self.half_tick_ns() || now_ns < t,
         };
-        let timeout = self.params.input_timeout_s;
-        let stale = if state_age > timeout {
-            Some(format!(
-                "{} {state_age:.3} s old",
-                self.params.joint_state_topic
-            ))
-        } else if needs_image && image_age.unwrap_or(0.0) > timeout {
-            Some(format!(
-                "{} {:.3} s old",
-                self.params.image_topic,
-                image_age.unwrap_or(0.0)
-            ))
-        } else {
-            None
-        };
-        if let Some(why) = stale {
-            if !self.holding {
-                tracing::warn!(
-                    "inputs stale ({why} > input_timeout_s {timeout}): holding position"
-                );
-            }
-            return self.hold();
-        }
-        if self.holding {
-            tracing::info!("inputs fresh again: resuming the policy");
-            self.holding = false;
-            self.planned = false;
-        }
-        let mut tick = Tick::default();
-        if !self.planned || self.ticks_since_plan >= self.k {
-            match self.replan(now) {
-                Ok(()) => tick.new_plan = true,
+        if f == Freshness::Fresh && (due || self.exec.awaiting_plan()) {
+            match self.maker.make(&self.inputs, now_ns, &mut self.plan) {
+                Ok(true) => self.last_plan_ns = Some(now_ns),
+                Ok(false) => {}
                 Err(r) => {
-                    self.rejects.record(&r);
-                    return self.hold();
+                    self.inputs.rejects.record(&r);
+                    self.last_plan_ns = Some(now_ns);
                 }
             }
         }
-        self.advance();
-        self.ticks_since_plan += 1;
-        tick.command = true;
-        tick
+        self.exec
+            .tick(now_ns, self.inputs.stamps(), &self.plan, &self.inputs.rejects)
     }
 
-    /// Enters (or stays in) hold: the last command, else the measured position, at rest.
-    fn hold(&mut self) -> Tick {
-        let started = !self.holding;
-        self.holding = true;
-        self.planned = false;
-        if started {
-            let pos = match (&self.last_command, &self.state) {
-                (Some(c), _) => c.clone(),
-                (None, Some((s, _))) => s.positions.clone(),
-                (None, None) => self.setpoint.positions.clone(),
-            };
-            self.setpoint.positions.copy_from_slice(&pos);
-            self.setpoint.velocities.fill(0.0);
-            self.last_command = Some(pos);
-        }
-        Tick {
-            command: true,
-            new_plan: false,
-            holding: true,
-            hold_started: started,
-        }
-    }
-
-    /// DMP time per tick over wall time per tick: v_robot = z * rate / T.
-    fn velocity_scale(&self) -> f64 {
-        self.params.rate_hz / self.dmp.t as f64
-    }
-
-    fn replan(&mut self, now: Time) -> std::result::Result<(), Reject> {
-        let (state, _) = self.state.as_ref().expect("checked by tick");
-        let input = PlanInput {
-            state,
-            image: self.image.as_ref().map(|i| i.0.as_slice()),
-        };
-        let (g, w) = self
-            .planner
-            .plan(&input)
-            .map_err(|e| Reject::PolicyOutput(e.to_string()))?;
-        let d = state.positions.len();
-        if g.len() != d || w.len() != d * self.dmp.n_basis {
-            return Err(Reject::PolicyOutput(format!(
-                "{} goals and {} weights for {d} DoF and {} bases",
-                g.len(),
-                w.len(),
-                self.dmp.n_basis
-            )));
-        }
-        if g.iter().chain(&w).any(|v| !v.is_finite()) {
-            return Err(Reject::PolicyOutput("NaN or Inf in g or w".into()));
-        }
-        let scale = self.velocity_scale();
-        let dy0: Vec<f64> = state.velocities.iter().map(|v| v / scale).collect();
-        let y0 = state.positions.clone();
-        self.stepper
-            .reset(&y0, &dy0, &g, &w)
-            .map_err(|e| Reject::PolicyOutput(e.to_string()))?;
-        self.ticks_since_plan = 0;
-        self.planned = true;
-        // The horizon the trajectory output publishes: the same rollout, clamped the same way.
-        let mut ahead = self.stepper.clone();
-        let mut prev = self.last_command.clone().unwrap_or_else(|| y0.clone());
-        self.horizon.clear();
-        for _ in 0..self.k {
-            let sp = self.step_clamped(&mut ahead, &prev);
-            prev.clone_from(&sp.positions);
-            self.horizon.push(sp);
-        }
-        self.plan.header.stamp = now;
-        self.plan.y0 = y0;
-        self.plan.dy0 = dy0;
-        self.plan.g = g;
-        self.plan.w = w;
-        Ok(())
-    }
-
-    fn step_clamped(&self, stepper: &mut DmpStepper, prev: &[f64]) -> Setpoint {
-        for _ in 0..self.substeps {
-            stepper.step();
-        }
-        let scale = self.velocity_scale();
-        let mut sp = Setpoint {
-            positions: stepper.position().to_vec(),
-            velocities: stepper.velocity().iter().map(|z| z * scale).collect(),
-        };
-        self.limits.clamp(
-            &mut sp.positions,
-            &mut sp.velocities,
-            Some(prev),
-            1.0 / self.params.rate_hz,
-        );
-        sp
-    }
-
-    /// The streaming path: no allocation once a command exists.
-    fn advance(&mut self) {
-        for _ in 0..self.substeps {
-            self.stepper.step();
-        }
-        let scale = self.velocity_scale();
-        self.setpoint
-            .positions
-            .copy_from_slice(self.stepper.position());
-        for (v, z) in self
-            .setpoint
-            .velocities
-            .iter_mut()
-            .zip(self.stepper.velocity())
-        {
-            *v = z * scale;
-        }
-        let dt = 1.0 / self.params.rate_hz;
-        let prev = match (&self.last_command, &self.state) {
-            (Some(c), _) => Some(c.as_slice()),
-            (None, Some((s, _))) => Some(s.positions.as_slice()),
-            _ => None,
-        };
-        self.limits.clamp(
-            &mut self.setpoint.positions,
-            &mut self.setpoint.velocities,
-            prev,
-            dt,
-        );
-        match &mut self.last_command {
-            Some(c) => c.copy_from_slice(&self.setpoint.positions),
-            None => self.last_command = Some(self.setpoint.positions.clone()),
-        }
+    fn half_tick_ns(&self) -> i64 {
+        (0.5e9 / self.params.rate_hz) as i64
     }
 
     pub fn setpoint(&self) -> &Setpoint {
-        &self.setpoint
+        self.exec.setpoint()
     }
 
-    /// The next k setpoints of the latest plan (tick 1..k after the plan).
+    /// The newest motion plan's trajectory points (`horizon_s` of it).
     pub fn horizon(&self) -> &[Setpoint] {
-        &self.horizon
+        self.exec.horizon()
     }
 
-    pub fn plan(&self) -> &DmpPlan {
+    /// Seconds between horizon points.
+    pub fn horizon_spacing_s(&self) -> f64 {
+        self.exec.horizon_spec().spacing_s
+    }
+
+    /// The newest plan (a hold after a refused policy output).
+    pub fn current_plan(&self) -> &Plan {
         &self.plan
     }
 
+    /// The newest plan as the DmpPlan message.
+    pub fn plan(&self) -> DmpPlan {
+        plan_message(&self.params, &self.dmp, &self.plan, Time::from_nanos(self.plan.t0_ns))
+    }
+
     pub fn planner(&self) -> &P {
-        &self.planner
+        &self.maker.planner
     }
 
     pub fn rejects(&self) -> &RejectLog {
-        &self.rejects
+        &self.inputs.rejects
     }
 
     pub fn params(&self) -> &NodeParams {
         &self.params
     }
 
-    pub fn k(&self) -> usize {
-        self.k
+    pub fn is_holding(&self) -> bool {
+        self.exec.is_holding()
     }
 
-    pub fn is_holding(&self) -> bool {
-        self.holding
+    /// The resolved parameters, the plan maker and the DMP, for the threaded node.
+    pub fn into_parts(self) -> (NodeParams, PlanMaker<P>, DmpConfig) {
+        (self.params, self.maker, self.dmp)
     }
+}
+
+/// ndp_ros_msgs/DmpPlan of a plan (dy0 in DMP units, as the DMP integrates it).
+pub fn plan_message(p: &NodeParams, dmp: &DmpConfig, plan: &Plan, stamp: Time) -> DmpPlan {
+    let mut m = DmpPlan {
+        joint_names: p.joint_names.clone(),
+        n_basis: dmp.n_basis as u32,
+        k: (p.replan_period_s * p.rate_hz).round() as u32,
+        a_z: dmp.a_z,
+        a_x: dmp.a_x,
+        dt: dmp.dt(),
+        ..Default::default()
+    };
+    m.header.stamp = stamp;
+    if plan.kind == PlanKind::Motion {
+        m.y0.clone_from(&plan.y0);
+        m.dy0 = plan.dy0.iter().map(|v| v * plan.duration_s).collect();
+        m.g.clone_from(&plan.g);
+        m.w.clone_from(&plan.w);
+    }
+    m
 }

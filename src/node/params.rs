@@ -43,20 +43,25 @@ pub const SPECS: &[Spec] = &[
     Spec { name: "checkpoint", description: "run directory with config.yaml and model.safetensors", default: "(required)", range: "an existing directory" },
     Spec { name: "observation", description: "what the network reads (both: a cnn_state model)", default: "state", range: "image | state | both" },
     Spec { name: "joint_names", description: "joints in controller order (the DMP's DoF order)", default: "(required)", range: "as many as the model's DoF" },
-    Spec { name: "joint_state_topic", description: "sensor_msgs/JointState input", default: "/joint_states", range: "a topic name" },
-    Spec { name: "image_topic", description: "sensor_msgs/Image input (rgb8, bgr8, mono8)", default: "/camera/image_raw", range: "a topic name" },
-    Spec { name: "ee_pose_topic", description: "geometry_msgs/PoseStamped of the end effector (pose output: the DMP's start)", default: "/ee_pose", range: "a topic name" },
+    Spec { name: "joint_state_topic", description: "sensor_msgs/JointState input", default: "joint_states", range: "a topic name" },
+    Spec { name: "image_topic", description: "sensor_msgs/Image input (rgb8, bgr8, mono8)", default: "camera/image_raw", range: "a topic name" },
+    Spec { name: "ee_pose_topic", description: "geometry_msgs/PoseStamped of the end effector (pose output: the DMP's start)", default: "ee_pose", range: "a topic name" },
     Spec { name: "output", description: "what is published", default: "joint_trajectory", range: "joint_trajectory | float64_array | pose" },
-    Spec { name: "command_topic", description: "where commands go", default: "per output: /joint_trajectory_controller/joint_trajectory, /forward_position_controller/commands, /servo_node/pose_target_cmds", range: "a topic name" },
+    Spec { name: "command_topic", description: "where commands go", default: "per output: joint_trajectory_controller/joint_trajectory, forward_position_controller/commands, servo_node/pose_target_cmds", range: "a topic name" },
     Spec { name: "rate_hz", description: "controller rate: DMP ticks per second", default: "100.0", range: "[1, 10000]" },
-    Spec { name: "k", description: "controller ticks per policy call (0: the checkpoint's dmp.t)", default: "0", range: "[0, 1000000]" },
+    Spec { name: "plan_duration_s", description: "seconds one DMP plan spans: the time the model was trained to cover (0: from the checkpoint, else dmp.t / rate_hz)", default: "0", range: "[0, 3600]" },
+    Spec { name: "replan_period_s", description: "seconds between policy calls (0: plan_duration_s, as in training)", default: "0", range: "[0, 3600]" },
+    Spec { name: "horizon_s", description: "seconds of plan in each JointTrajectory (0: twice the replan period, so the controller never runs dry)", default: "0", range: "[0, 3600]" },
     Spec { name: "substeps", description: "Euler sub-steps per tick (0: the checkpoint's dmp.substeps)", default: "0", range: "[0, 1000]" },
     Spec { name: "position_min", description: "lower position limit per joint (empty: none)", default: "[]", range: "one per joint" },
     Spec { name: "position_max", description: "upper position limit per joint (empty: none)", default: "[]", range: "one per joint, >= position_min" },
-    Spec { name: "velocity_max", description: "speed limit per joint, units per second (empty: none)", default: "[]", range: "one per joint, > 0" },
+    Spec { name: "velocity_max", description: "speed limit per joint, units per second (empty: none); always holds", default: "[]", range: "one per joint, > 0" },
+    Spec { name: "acceleration_max", description: "acceleration limit per joint, units per second^2 (empty: none)", default: "[]", range: "one per joint, > 0" },
     Spec { name: "input_timeout_s", description: "inputs older than this stop new targets (hold)", default: "0.5", range: "[0.001, 60]" },
     Spec { name: "image_width", description: "expected image width (0: any)", default: "0", range: "[0, 100000]" },
     Spec { name: "image_height", description: "expected image height (0: any)", default: "0", range: "[0, 100000]" },
+    Spec { name: "image_max_bytes", description: "larger images are refused before decoding", default: "33554432", range: "[1, 1073741824]" },
+    Spec { name: "memory_limit_mb", description: "the node's own data-memory ceiling (setrlimit RLIMIT_DATA; 0: none): a bound on what forged DDS fragments can take", default: "4096", range: "[0, 1048576]" },
     Spec { name: "image_qos", description: "QoS of the image subscription", default: "sensor_data", range: "sensor_data | default" },
     Spec { name: "state_qos", description: "QoS of the joint-state and pose subscriptions", default: "default", range: "sensor_data | default" },
     Spec { name: "command_qos", description: "QoS of the command publisher", default: "default", range: "sensor_data | default" },
@@ -79,12 +84,18 @@ pub struct NodeParams {
     pub output: OutputMode,
     pub command_topic: String,
     pub rate_hz: f64,
-    pub k: usize,
+    /// Seconds one plan spans; 0 until resolved against the checkpoint (`resolve_timing`).
+    pub plan_duration_s: f64,
+    pub replan_period_s: f64,
+    pub horizon_s: f64,
     pub substeps: usize,
     pub position_min: Vec<f64>,
     pub position_max: Vec<f64>,
     pub velocity_max: Vec<f64>,
+    pub acceleration_max: Vec<f64>,
     pub input_timeout_s: f64,
+    pub image_max_bytes: usize,
+    pub memory_limit_mb: usize,
     pub image_width: usize,
     pub image_height: usize,
     pub image_qos: Qos,
@@ -212,9 +223,9 @@ impl NodeParams {
             }
         };
         let default_cmd = match output {
-            OutputMode::JointTrajectory => "/joint_trajectory_controller/joint_trajectory",
-            OutputMode::Float64Array => "/forward_position_controller/commands",
-            OutputMode::Pose => "/servo_node/pose_target_cmds",
+            OutputMode::JointTrajectory => "joint_trajectory_controller/joint_trajectory",
+            OutputMode::Float64Array => "forward_position_controller/commands",
+            OutputMode::Pose => "servo_node/pose_target_cmds",
         };
         let joint_names = r.strings("joint_names")?;
         if joint_names.is_empty() {
@@ -258,6 +269,13 @@ impl NodeParams {
                 format!("joint `{}`: must be > 0", joint_names[i]),
             ));
         }
+        let acceleration_max = per_joint("acceleration_max", r.doubles("acceleration_max")?)?;
+        if let Some(i) = acceleration_max.iter().position(|v| *v <= 0.0) {
+            return Err(bad(
+                "acceleration_max",
+                format!("joint `{}`: must be > 0", joint_names[i]),
+            ));
+        }
         let q = r.doubles("pose_orientation")?;
         let pose_orientation = match q.as_slice() {
             [] => [0.0, 0.0, 0.0, 1.0],
@@ -280,17 +298,22 @@ impl NodeParams {
         Ok(NodeParams {
             checkpoint: PathBuf::from(checkpoint),
             observation,
-            joint_state_topic: r.string("joint_state_topic", "/joint_states")?,
-            image_topic: r.string("image_topic", "/camera/image_raw")?,
-            ee_pose_topic: r.string("ee_pose_topic", "/ee_pose")?,
+            joint_state_topic: r.string("joint_state_topic", "joint_states")?,
+            image_topic: r.string("image_topic", "camera/image_raw")?,
+            ee_pose_topic: r.string("ee_pose_topic", "ee_pose")?,
             output,
             command_topic: r.string("command_topic", default_cmd)?,
             rate_hz: r.f64("rate_hz", 100.0, 1.0, 10_000.0)?,
-            k: r.usize("k", 0, 1_000_000)?,
+            plan_duration_s: r.f64("plan_duration_s", 0.0, 0.0, 3600.0)?,
+            replan_period_s: r.f64("replan_period_s", 0.0, 0.0, 3600.0)?,
+            horizon_s: r.f64("horizon_s", 0.0, 0.0, 3600.0)?,
             substeps: r.usize("substeps", 0, 1000)?,
             position_min,
             position_max,
             velocity_max,
+            acceleration_max,
+            image_max_bytes: r.usize("image_max_bytes", 32 << 20, 1 << 30)?.max(1),
+            memory_limit_mb: r.usize("memory_limit_mb", 4096, 1 << 20)?,
             input_timeout_s: r.f64("input_timeout_s", 0.5, 0.001, 60.0)?,
             image_width: r.usize("image_width", 0, 100_000)?,
             image_height: r.usize("image_height", 0, 100_000)?,
@@ -304,6 +327,29 @@ impl NodeParams {
             use_sim_time: r.bool("use_sim_time", false)?,
             joint_names,
         })
+    }
+
+    /// Fills in the plan timing: `plan_duration_s` from the checkpoint's (the seconds its
+    /// training samples spanned) when not set, else dmp.t controller ticks (the legacy
+    /// convention, which plays a model at the node's rate: the caller warns). Then the replan
+    /// period and the horizon. Returns where the duration came from.
+    pub fn resolve_timing(&mut self, checkpoint_duration_s: Option<f64>, dmp_t: usize) -> &'static str {
+        let from = if self.plan_duration_s > 0.0 {
+            "parameter plan_duration_s"
+        } else if let Some(d) = checkpoint_duration_s {
+            self.plan_duration_s = d;
+            "the checkpoint"
+        } else {
+            self.plan_duration_s = dmp_t as f64 / self.rate_hz;
+            "dmp.t / rate_hz (the checkpoint does not record its time scale)"
+        };
+        if self.replan_period_s <= 0.0 {
+            self.replan_period_s = self.plan_duration_s;
+        }
+        if self.horizon_s <= 0.0 {
+            self.horizon_s = 2.0 * self.replan_period_s;
+        }
+        from
     }
 
     /// The parameter table, for `--help`.

@@ -2,7 +2,7 @@
 
 use candle_core::{Device, Tensor};
 
-use super::controller::{PlanInput, Planner};
+use super::plan_maker::{PlanInput, Planner};
 use super::params::{NodeParams, ObservationMode};
 use crate::error::{Error, Result};
 use crate::policy::{EncoderKind, ModelKind, Policy};

@@ -1,17 +1,34 @@
-//! The node's loop over a transport: inputs arrive on a thread and are handed over through a
-//! channel; the control thread drains them, ticks the controller at the controller rate with
-//! deadline scheduling (sleep, then spin the last stretch), and publishes.
+//! The node over a transport, as four threads:
+//! - inputs: the subscriptions; each message is checked and stored in its latest-value slot
+//!   with a receipt stamp on the node clock (monotonic, or /clock in sim time);
+//! - planner: every replan period, a snapshot of the inputs -> image preprocessing -> the
+//!   network -> a plan, handed over through a triple buffer (and the DmpPlan published);
+//! - executor (the caller's thread, deadline-scheduled at rate_hz): takes the newest plan,
+//!   samples it, clamps, keeps the watchdog, and fills a preallocated outgoing slot. It
+//!   allocates, logs and waits on nothing;
+//! - publisher: woken by the executor, turns the newest outgoing slot into messages, publishes
+//!   them, and logs what the executor noted.
+//!
+//! All stop together: on `stop` the executor ends, the planner and input threads are joined,
+//! and the publisher sends one final hold at rest.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration as StdDuration, Instant};
 
 use futures::stream::{select_all, StreamExt};
+use hdrhistogram::Histogram;
+use triple_buffer::triple_buffer;
 
-use super::controller::{Controller, Planner, Setpoint, Tick};
+use super::controller::{executor, plan_message, Controller};
+use super::executor::{HoldWhy, Setpoint, Tick};
+use super::inputs::{freshness, Freshness, Inputs};
 use super::params::{NodeParams, ObservationMode, OutputMode};
-use crate::error::Result;
+use super::plan::Plan;
+use super::plan_maker::{PlanMaker, Planner};
+use crate::dmp::DmpConfig;
+use crate::error::{Error, Result};
 use crate::msgs::{
     DmpPlan, Duration, Float64MultiArray, Header, Image, JointState, JointTrajectory,
     JointTrajectoryPoint, MultiArrayDimension, MultiArrayLayout, Point, Pose, PoseStamped,
@@ -20,20 +37,94 @@ use crate::msgs::{
 use crate::ros::names::NameResolver;
 use crate::ros::{Publisher, Transport};
 
-enum Input {
-    Joints(JointState),
-    Image(Image),
-    Pose(PoseStamped),
-}
-
-/// Loop statistics: the controller-rate figures of the benchmarks.
-#[derive(Clone, Debug, Default)]
+/// Loop statistics, in fixed-size histograms (nanoseconds): nothing grows per tick.
+#[derive(Clone, Debug)]
 pub struct RunStats {
     pub ticks: u64,
     pub missed_ticks: u64,
     pub published: u64,
-    /// Wall-clock start of every tick relative to its deadline, in microseconds.
-    pub lateness_us: Vec<f64>,
+    pub plans: u64,
+    /// Start of every tick after its deadline.
+    pub lateness_ns: Histogram<u64>,
+    /// The executor's work per tick (plan swap, sampling, limits, outgoing slot).
+    pub compute_ns: Histogram<u64>,
+    /// Input snapshot to plan handed over (preprocessing and the network included).
+    pub planning_ns: Histogram<u64>,
+    /// Refusals per cause.
+    pub rejects: Vec<(&'static str, u64)>,
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
+}
+
+impl Default for RunStats {
+    fn default() -> Self {
+        RunStats {
+            ticks: 0,
+            missed_ticks: 0,
+            published: 0,
+            plans: 0,
+            lateness_ns: histogram(),
+            compute_ns: histogram(),
+            planning_ns: histogram(),
+            rejects: Vec::new(),
+        }
+    }
+}
+
+/// The node's clock: monotonic in wall-time mode (an NTP step cannot trip or blind the
+/// watchdog), /clock in sim time. 0 in sim time means no /clock yet.
+pub struct NodeClock<T> {
+    transport: Arc<T>,
+    sim: bool,
+    epoch: Instant,
+}
+
+impl<T: Transport> NodeClock<T> {
+    pub fn new(transport: Arc<T>, sim: bool) -> Self {
+        NodeClock {
+            transport,
+            sim,
+            epoch: Instant::now(),
+        }
+    }
+
+    pub fn now_ns(&self) -> i64 {
+        if self.sim {
+            self.transport.now().nanos()
+        } else {
+            // Starts at 1 s so that 0 never reads as "no clock".
+            1_000_000_000 + self.epoch.elapsed().as_nanos() as i64
+        }
+    }
+
+    /// Sim time with no /clock received yet.
+    pub fn waiting(&self) -> bool {
+        self.sim && self.now_ns() == 0
+    }
+}
+
+/// The executor's outgoing slot: the newest setpoint and counters of events, so that the
+/// publisher, reading only the newest slot, misses no hold.
+#[derive(Clone, Debug, Default)]
+struct Outgoing {
+    tick: u64,
+    setpoint: Setpoint,
+    holding: bool,
+    /// Tick of the newest hold start, and why.
+    hold_tick: u64,
+    hold_why: Option<HoldWhy>,
+    resume_tick: u64,
+    final_hold: bool,
+}
+
+/// The executor's newest trajectory horizon, written on new plans only.
+#[derive(Clone, Debug, Default)]
+struct Horizon {
+    tick: u64,
+    points: Vec<Setpoint>,
+    spacing_s: f64,
 }
 
 /// The publishers of the configured output mode.
@@ -46,39 +137,19 @@ enum Out {
 /// How long to sleep before spinning to a deadline: OS sleeps overshoot by tens of us.
 const SPIN_MARGIN: StdDuration = StdDuration::from_micros(150);
 
-/// Runs until `stop` is set; then publishes a final hold (if anything was commanded).
-pub fn run<T: Transport, P: Planner>(
+/// Runs until `stop` is set (or `max_ticks`); then publishes a final hold (if anything was
+/// commanded) and returns when every thread it started has ended.
+pub fn run<T: Transport, P: Planner + Send + 'static>(
     transport: Arc<T>,
     names: &NameResolver,
-    mut ctl: Controller<P>,
+    ctl: Controller<P>,
     stop: Arc<AtomicBool>,
     max_ticks: Option<u64>,
 ) -> Result<RunStats> {
-    let p = ctl.params().clone();
-    let (tx, rx) = mpsc::channel::<Input>();
-    let mut streams = Vec::new();
-    if p.output == OutputMode::Pose {
-        let s =
-            transport.subscribe::<PoseStamped>(&names.resolve(&p.ee_pose_topic), p.state_qos)?;
-        streams.push(s.map(Input::Pose).boxed());
-    } else {
-        let s =
-            transport.subscribe::<JointState>(&names.resolve(&p.joint_state_topic), p.state_qos)?;
-        streams.push(s.map(Input::Joints).boxed());
-    }
-    if p.observation != ObservationMode::State {
-        let s = transport.subscribe::<Image>(&names.resolve(&p.image_topic), p.image_qos)?;
-        streams.push(s.map(Input::Image).boxed());
-    }
-    std::thread::Builder::new()
-        .name("ndp-inputs".into())
-        .spawn(move || {
-            futures::executor::block_on(select_all(streams).for_each(|m| {
-                let _ = tx.send(m);
-                futures::future::ready(())
-            }))
-        })
-        .map_err(|e| crate::Error::io("input thread", e))?;
+    let (p, maker, dmp) = ctl.into_parts();
+    let inputs = Arc::new(Inputs::new(&p));
+    let clock = Arc::new(NodeClock::new(transport.clone(), p.use_sim_time));
+    let input_thread = spawn_inputs(&transport, names, &p, &inputs, &clock)?;
     let cmd_topic = names.resolve(&p.command_topic);
     let out = match p.output {
         OutputMode::JointTrajectory => {
@@ -93,35 +164,78 @@ pub fn run<T: Transport, P: Planner>(
         None
     };
     tracing::info!(
-        "{}: {:?} -> {:?} on {cmd_topic} at {} Hz, a policy call every {} ticks",
+        "{}: {:?} -> {:?} on {cmd_topic} at {} Hz; plans of {:.3} s, a policy call every {:.3} s, trajectories of {:.3} s",
         transport.node_name(),
         p.observation,
         p.output,
         p.rate_hz,
-        ctl.k()
+        p.plan_duration_s,
+        p.replan_period_s,
+        p.horizon_s,
     );
+    let halt = Arc::new(AtomicBool::new(false));
+    let awaiting = Arc::new(AtomicBool::new(false));
+    let published = Arc::new(AtomicU64::new(0));
+    let (plan_in, mut plan_out) = triple_buffer(&Plan::default());
+    let mut exec = executor(&p);
+    let d = p.joint_names.len();
+    let (mut out_in, out_out) = triple_buffer(&Outgoing {
+        setpoint: Setpoint::zeros(d),
+        ..Outgoing::default()
+    });
+    let (mut hz_in, hz_out) = triple_buffer(&Horizon {
+        points: vec![Setpoint::zeros(d); exec.horizon().len()],
+        ..Horizon::default()
+    });
+    let planner = spawn_planner(PlannerCtx {
+        maker,
+        dmp,
+        params: p.clone(),
+        inputs: inputs.clone(),
+        clock: clock.clone(),
+        transport: transport.clone(),
+        plan_in,
+        plan_pub,
+        halt: halt.clone(),
+        awaiting: awaiting.clone(),
+    })?;
+    let publisher = spawn_publisher(
+        out,
+        p.clone(),
+        transport.clone(),
+        out_out,
+        hz_out,
+        published.clone(),
+        halt.clone(),
+    )?;
     let period = StdDuration::from_secs_f64(1.0 / p.rate_hz);
     let mut stats = RunStats::default();
     let mut deadline = Instant::now() + period;
-    let mut commanded = false;
+    let mut hold_tick = 0;
+    let mut hold_why = None;
+    let mut resume_tick = 0;
+    let mut logged_waiting = false;
     while !stop.load(Ordering::SeqCst) && max_ticks.is_none_or(|m| stats.ticks < m) {
-        let now = transport.now();
-        while let Ok(m) = rx.try_recv() {
-            match m {
-                Input::Joints(j) => ctl.on_joint_state(&j, now),
-                Input::Image(i) => ctl.on_image(&i, now),
-                Input::Pose(q) => ctl.on_pose(&q, now),
+        let started = Instant::now();
+        stats.ticks += 1;
+        let now = clock.now_ns();
+        if clock.waiting() {
+            if !logged_waiting {
+                tracing::warn!("use_sim_time is set and no /clock has arrived: publishing nothing until it does");
+                logged_waiting = true;
+            }
+        } else {
+            plan_out.update();
+            let tick = exec.tick(now, inputs.stamps(), plan_out.output_buffer(), &inputs.rejects);
+            awaiting.store(exec.awaiting_plan(), Ordering::Relaxed);
+            if tick.command {
+                hand_over(&tick, stats.ticks, &exec, &mut out_in, &mut hz_in, (&mut hold_tick, &mut hold_why, &mut resume_tick));
+                publisher.thread().unpark();
             }
         }
-        let tick = ctl.tick(now);
-        if let (true, Some(pp)) = (tick.new_plan, &plan_pub) {
-            publish_logged(pp.as_ref(), ctl.plan());
-        }
-        if publish(&out, &p, &ctl, tick, now) {
-            stats.published += 1;
-            commanded = true;
-        }
-        stats.ticks += 1;
+        stats
+            .compute_ns
+            .saturating_record(started.elapsed().as_nanos() as u64);
         // Deadline scheduling: sleep most of the way, spin the rest.
         let late = Instant::now().saturating_duration_since(deadline);
         if late > period {
@@ -136,26 +250,210 @@ pub fn run<T: Transport, P: Planner>(
         while Instant::now() < deadline {
             std::hint::spin_loop();
         }
-        let woke = Instant::now();
         stats
-            .lateness_us
-            .push(woke.saturating_duration_since(deadline).as_secs_f64() * 1e6);
+            .lateness_ns
+            .saturating_record(Instant::now().saturating_duration_since(deadline).as_nanos() as u64);
         deadline += period;
     }
-    if commanded {
-        // Final hold: the last command at rest, so the robot stops where it is.
-        let hold = Setpoint {
-            positions: ctl.setpoint().positions.clone(),
-            velocities: vec![0.0; ctl.setpoint().positions.len()],
-        };
-        publish_setpoint(&out, &p, &hold, transport.now());
-        tracing::info!("stopped after {} ticks: final hold published", stats.ticks);
+    // Final hold: the last command at rest, so the robot stops where it is.
+    if exec.commanded() {
+        let o = out_in.input_buffer_mut();
+        o.tick = stats.ticks + 1;
+        o.setpoint.clone_from(exec.setpoint());
+        o.setpoint.velocities.fill(0.0);
+        o.final_hold = true;
+        out_in.publish();
     }
+    halt.store(true, Ordering::SeqCst);
+    publisher.thread().unpark();
+    let (plans, planning) = planner
+        .join()
+        .map_err(|_| Error::invalid("node", "the planner thread panicked"))?;
+    input_thread.stop();
+    publisher
+        .join()
+        .map_err(|_| Error::invalid("node", "the publisher thread panicked"))?;
+    stats.plans = plans;
+    stats.planning_ns = planning;
+    stats.published = published.load(Ordering::SeqCst);
+    stats.rejects = inputs.rejects.counts();
     Ok(stats)
 }
 
-fn publish_logged<M>(p: &dyn Publisher<M>, msg: &M) -> bool {
-    match p.publish(msg) {
+/// Copies what the tick produced into the outgoing slots (no allocation: same sizes).
+fn hand_over(
+    tick: &Tick,
+    n: u64,
+    exec: &super::executor::Executor,
+    out_in: &mut triple_buffer::Input<Outgoing>,
+    hz_in: &mut triple_buffer::Input<Horizon>,
+    events: (&mut u64, &mut Option<HoldWhy>, &mut u64),
+) {
+    if tick.hold_started {
+        *events.0 = n;
+        *events.1 = tick.why;
+    }
+    if tick.resumed {
+        *events.2 = n;
+    }
+    if tick.new_plan {
+        let h = hz_in.input_buffer_mut();
+        h.tick = n;
+        h.spacing_s = exec.horizon_spec().spacing_s;
+        for (dst, src) in h.points.iter_mut().zip(exec.horizon()) {
+            dst.clone_from(src);
+        }
+        hz_in.publish();
+    }
+    let o = out_in.input_buffer_mut();
+    o.tick = n;
+    o.setpoint.clone_from(exec.setpoint());
+    o.holding = tick.holding;
+    o.hold_tick = *events.0;
+    o.hold_why = *events.1;
+    o.resume_tick = *events.2;
+    o.final_hold = false;
+    out_in.publish();
+}
+
+/// The subscription thread; `stop` ends it (it owns the streams).
+struct InputThread {
+    stop: Option<futures::channel::oneshot::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl InputThread {
+    fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+enum Input {
+    Joints(JointState),
+    Image(Image),
+    Pose(PoseStamped),
+}
+
+fn spawn_inputs<T: Transport>(
+    transport: &Arc<T>,
+    names: &NameResolver,
+    p: &NodeParams,
+    inputs: &Arc<Inputs>,
+    clock: &Arc<NodeClock<T>>,
+) -> Result<InputThread> {
+    let mut streams = Vec::new();
+    if p.output == OutputMode::Pose {
+        let s = transport.subscribe::<PoseStamped>(&names.resolve(&p.ee_pose_topic), p.state_qos)?;
+        streams.push(s.map(Input::Pose).boxed());
+    } else {
+        let s = transport.subscribe::<JointState>(&names.resolve(&p.joint_state_topic), p.state_qos)?;
+        streams.push(s.map(Input::Joints).boxed());
+    }
+    if p.observation != ObservationMode::State {
+        let s = transport.subscribe::<Image>(&names.resolve(&p.image_topic), p.image_qos)?;
+        streams.push(s.map(Input::Image).boxed());
+    }
+    let (tx, rx) = futures::channel::oneshot::channel::<()>();
+    let (inputs, clock) = (inputs.clone(), clock.clone());
+    let handle = std::thread::Builder::new()
+        .name("ndp-inputs".into())
+        .spawn(move || {
+            let each = select_all(streams).for_each(|m| {
+                let now = clock.now_ns();
+                match m {
+                    Input::Joints(j) => inputs.on_joint_state(&j, now),
+                    Input::Image(i) => inputs.on_image(i, now),
+                    Input::Pose(q) => inputs.on_pose(&q, now),
+                }
+                futures::future::ready(())
+            });
+            futures::executor::block_on(futures::future::select(Box::pin(each), rx));
+        })
+        .map_err(|e| Error::io("input thread", e))?;
+    Ok(InputThread {
+        stop: Some(tx),
+        handle: Some(handle),
+    })
+}
+
+struct PlannerCtx<T, P> {
+    maker: PlanMaker<P>,
+    dmp: DmpConfig,
+    params: NodeParams,
+    inputs: Arc<Inputs>,
+    clock: Arc<NodeClock<T>>,
+    transport: Arc<T>,
+    plan_in: triple_buffer::Input<Plan>,
+    plan_pub: Option<Box<dyn Publisher<DmpPlan>>>,
+    halt: Arc<AtomicBool>,
+    awaiting: Arc<AtomicBool>,
+}
+
+/// The planner thread: returns the plans made and the planning-latency histogram.
+fn spawn_planner<T: Transport, P: Planner + Send + 'static>(
+    mut c: PlannerCtx<T, P>,
+) -> Result<JoinHandle<(u64, Histogram<u64>)>> {
+    std::thread::Builder::new()
+        .name("ndp-planner".into())
+        .spawn(move || {
+            let p = &c.params;
+            let replan_ns = (p.replan_period_s * 1e9) as i64;
+            let half_tick = (0.5e9 / p.rate_hz) as i64;
+            let mut last: Option<i64> = None;
+            let mut plans = 0;
+            let mut latency = histogram();
+            while !c.halt.load(Ordering::SeqCst) {
+                let now = c.clock.now_ns();
+                let fresh = !c.clock.waiting()
+                    && freshness(c.inputs.stamps(), c.inputs.needs_image(), now, p.input_timeout_s)
+                        == Freshness::Fresh;
+                let due = last.is_none_or(|t| now - t >= replan_ns - half_tick || now < t)
+                    || c.awaiting.load(Ordering::Relaxed);
+                if fresh && due {
+                    let started = Instant::now();
+                    let buf = c.plan_in.input_buffer_mut();
+                    let made = match c.maker.make(&c.inputs, now, buf) {
+                        Ok(made) => made,
+                        Err(r) => {
+                            c.inputs.rejects.record(&r);
+                            true
+                        }
+                    };
+                    if made {
+                        let msg = c
+                            .plan_pub
+                            .as_ref()
+                            .map(|_| plan_message(p, &c.dmp, buf, c.transport.now()));
+                        c.plan_in.publish();
+                        latency.saturating_record(started.elapsed().as_nanos() as u64);
+                        plans += 1;
+                        last = Some(now);
+                        // The executor may be waiting for this plan: a stale hold ends on it.
+                        c.awaiting.store(false, Ordering::Relaxed);
+                        if let (Some(pp), Some(m)) = (&c.plan_pub, msg) {
+                            log_err(pp.publish(&m));
+                        }
+                    }
+                }
+                // Sleep to the next plan when one was made; poll briefly while waiting.
+                let wait_ns = match last {
+                    Some(t) if fresh => (t + replan_ns - half_tick - c.clock.now_ns()).clamp(0, 5_000_000),
+                    _ => 1_000_000,
+                };
+                std::thread::park_timeout(StdDuration::from_nanos(wait_ns.max(100_000) as u64));
+            }
+            (plans, latency)
+        })
+        .map_err(|e| Error::io("planner thread", e))
+}
+
+fn log_err(r: Result<()>) -> bool {
+    match r {
         Ok(()) => true,
         Err(e) => {
             tracing::warn!("{e}");
@@ -164,44 +462,111 @@ fn publish_logged<M>(p: &dyn Publisher<M>, msg: &M) -> bool {
     }
 }
 
-/// Publishes what this tick produced in the configured form; true if something went out.
-fn publish<P: Planner>(
-    out: &Out,
-    p: &NodeParams,
-    ctl: &Controller<P>,
-    tick: Tick,
-    now: Time,
-) -> bool {
-    if !tick.command {
-        return false;
-    }
-    match out {
-        Out::Trajectory(tp) => {
-            if tick.new_plan {
-                publish_logged(tp.as_ref(), &trajectory(p, ctl.horizon()))
-            } else if tick.hold_started {
-                publish_setpoint(out, p, ctl.setpoint(), now)
-            } else {
-                false
+/// The publisher thread: publishes what the executor handed over, and its notes as logs.
+fn spawn_publisher<T: Transport>(
+    out: Out,
+    p: NodeParams,
+    transport: Arc<T>,
+    mut slot: triple_buffer::Output<Outgoing>,
+    mut horizon: triple_buffer::Output<Horizon>,
+    published: Arc<AtomicU64>,
+    halt: Arc<AtomicBool>,
+) -> Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("ndp-publisher".into())
+        .spawn(move || {
+            let (mut last_tick, mut last_hold, mut last_resume) = (0, 0, 0);
+            let (mut last_plan, mut pub_hold) = (0, 0);
+            let count = |ok: bool| {
+                if ok {
+                    published.fetch_add(1, Ordering::Relaxed);
+                }
+            };
+            loop {
+                let halting = halt.load(Ordering::SeqCst);
+                slot.update();
+                let o = slot.output_buffer();
+                if o.hold_tick > last_hold {
+                    last_hold = o.hold_tick;
+                    match o.hold_why {
+                        Some(HoldWhy::Stale(f)) => {
+                            tracing::warn!("inputs not fresh ({}): holding position", describe(&p, f))
+                        }
+                        _ => tracing::warn!("policy output refused: holding position"),
+                    }
+                }
+                if o.resume_tick > last_resume {
+                    last_resume = o.resume_tick;
+                    tracing::info!("inputs fresh again: resuming the policy");
+                }
+                if o.tick > last_tick {
+                    let now = transport.now();
+                    match &out {
+                        Out::Trajectory(tp) => {
+                            // A plan and a hold in tick order; the newer one is what stands.
+                            horizon.update();
+                            let h = horizon.output_buffer();
+                            if h.tick > last_plan && h.tick > o.hold_tick {
+                                count(log_err(tp.publish(&trajectory(&p, &h.points, h.spacing_s))));
+                            }
+                            last_plan = last_plan.max(h.tick);
+                            let hold_news = o.hold_tick > pub_hold && o.hold_tick >= h.tick;
+                            if o.final_hold || (o.holding && hold_news) {
+                                let one = std::slice::from_ref(&o.setpoint);
+                                count(log_err(tp.publish(&trajectory(&p, one, 1.0 / p.rate_hz))));
+                            }
+                            pub_hold = pub_hold.max(o.hold_tick);
+                        }
+                        Out::Array(ap) => count(log_err(ap.publish(&float_array(&p, &o.setpoint)))),
+                        Out::Pose(pp) => count(log_err(pp.publish(&pose(&p, &o.setpoint, now)))),
+                    }
+                    last_tick = o.tick;
+                    if o.final_hold {
+                        tracing::info!("stopped: final hold published");
+                    }
+                }
+                if halting {
+                    // The executor wrote its last slot before halting: one more pass above saw it.
+                    if !slot.update() {
+                        break;
+                    }
+                    continue;
+                }
+                std::thread::park_timeout(StdDuration::from_millis(20));
             }
-        }
-        _ => publish_setpoint(out, p, ctl.setpoint(), now),
-    }
+        })
+        .map_err(|e| Error::io("publisher thread", e))
 }
 
-fn publish_setpoint(out: &Out, p: &NodeParams, sp: &Setpoint, now: Time) -> bool {
-    match out {
-        Out::Trajectory(tp) => {
-            publish_logged(tp.as_ref(), &trajectory(p, std::slice::from_ref(sp)))
+fn describe(p: &NodeParams, f: Freshness) -> String {
+    let topic = |i: usize| {
+        if i == 0 {
+            if p.output == OutputMode::Pose {
+                &p.ee_pose_topic
+            } else {
+                &p.joint_state_topic
+            }
+        } else {
+            &p.image_topic
         }
-        Out::Array(ap) => publish_logged(ap.as_ref(), &float_array(p, sp)),
-        Out::Pose(pp) => publish_logged(pp.as_ref(), &pose(p, sp, now)),
+    };
+    match f {
+        Freshness::Stale(i, age) => format!(
+            "{} {age:.3} s old > input_timeout_s {}",
+            topic(i),
+            p.input_timeout_s
+        ),
+        Freshness::ClockJumpedBack(i) => format!(
+            "the clock jumped back behind the last {} message",
+            topic(i)
+        ),
+        _ => "waiting".into(),
     }
 }
 
 /// header.stamp zero: joint_trajectory_controller starts it on receipt, replacing the rest of
-/// the previous one; point i is due (i + 1) controller periods from now.
-pub fn trajectory(p: &NodeParams, points: &[Setpoint]) -> JointTrajectory {
+/// the previous one; point i is due (i + 1) * spacing_s from now.
+pub fn trajectory(p: &NodeParams, points: &[Setpoint], spacing_s: f64) -> JointTrajectory {
     JointTrajectory {
         header: Header {
             stamp: Time::default(),
@@ -216,7 +581,7 @@ pub fn trajectory(p: &NodeParams, points: &[Setpoint]) -> JointTrajectory {
                 velocities: sp.velocities.clone(),
                 accelerations: vec![],
                 effort: vec![],
-                time_from_start: Duration::from_secs_f64((i + 1) as f64 / p.rate_hz),
+                time_from_start: Duration::from_secs_f64((i + 1) as f64 * spacing_s),
             })
             .collect(),
     }

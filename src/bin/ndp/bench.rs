@@ -28,7 +28,7 @@ pub enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
-    /// The node's loop timing at a controller rate (in-memory transport).
+    /// The threaded node at a controller rate with a network planning (in-memory transport).
     Jitter {
         #[arg(long)]
         json: bool,
@@ -36,6 +36,9 @@ pub enum BenchCmd {
         rate: f64,
         #[arg(long, default_value_t = 60.0)]
         seconds: f64,
+        /// The planning network: state (MLP) or image (CNN on 640x480 rgb8 frames at 30 Hz).
+        #[arg(long, default_value = "state")]
+        model: String,
     },
     /// Observation-to-command latency over the embedded DDS transport (loopback only).
     #[cfg(feature = "dds")]
@@ -105,7 +108,8 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
             json,
             rate,
             seconds,
-        } => crate::bench_node::jitter(json, rate, seconds),
+            model,
+        } => crate::bench_node::jitter(json, rate, seconds, &model),
         #[cfg(feature = "dds")]
         BenchCmd::Latency {
             json,

@@ -21,10 +21,10 @@ use serde_json::json;
 use crate::bench::{pct, report};
 use crate::bench_node::{joint_state, params};
 
-const STATE_CONFIG: &str = include_str!("../../../config/state_ndp.yaml");
+pub const STATE_CONFIG: &str = include_str!("../../../config/state_ndp.yaml");
 
 /// Observation -> command latency over DDS: a peer participant publishes JointState (and, for
-/// the image model, Image) with a fresh marker; the node (k = 1: a policy call every tick)
+/// the image model, Image) with a fresh marker; the node (a policy call every tick)
 /// publishes a DmpPlan whose y0 carries the marker just before its command.
 pub fn latency(as_json: bool, model: &str, samples: usize, rate: f64) -> Result<()> {
     let mut cfg: RunConfig = ndp_ros::yaml::parse(STATE_CONFIG, "config/state_ndp.yaml".as_ref())?;
@@ -41,7 +41,7 @@ pub fn latency(as_json: bool, model: &str, samples: usize, rate: f64) -> Result<
     let (policy, _) = checkpoint::init(&cfg, &Device::Cpu)?;
     let mut extra = vec![
         ("rate_hz", ParamValue::Double(rate)),
-        ("k", ParamValue::Integer(1)),
+        ("replan_period_s", ParamValue::Double(1.0 / rate)),
         ("publish_plan", ParamValue::Bool(true)),
         ("output", ParamValue::String("float64_array".into())),
         ("input_timeout_s", ParamValue::Double(5.0)),

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+
 use anyhow::Result;
 use ndp_ros::dmp::DmpConfig;
 use ndp_ros::msgs::{Header, JointState, Time};
@@ -96,50 +97,104 @@ pub fn tick(as_json: bool) -> Result<()> {
     Ok(())
 }
 
-/// Loop timing at `rate` Hz for `seconds` over the in-memory transport (the loop itself, no
-/// network): lateness of each tick against its deadline.
-pub fn jitter(as_json: bool, rate: f64, seconds: f64) -> Result<()> {
-    let (d, n) = (7, 30);
-    let mut cfg = DmpConfig::new(n, 50);
-    cfg.substeps = 1;
-    let p = params(
-        d,
-        &[
-            ("rate_hz", ParamValue::Double(rate)),
-            ("input_timeout_s", ParamValue::Double(60.0)),
-        ],
+/// Resident memory of this process in MB (VmRSS).
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn us(h: &hdrhistogram::Histogram<u64>, q: f64) -> f64 {
+    h.value_at_quantile(q) as f64 / 1e3
+}
+
+/// The threaded node at `rate` Hz for `seconds` over the in-memory transport, with a real
+/// (randomly initialised) network planning: `state` (the 7-DoF MLP of config/state_ndp.yaml,
+/// joint states at 200 Hz) or `image` (the digit CNN on 640x480 rgb8 frames at 30 Hz, joint
+/// states at 200 Hz). Tick lateness, executor compute, planning latency, memory.
+pub fn jitter(as_json: bool, rate: f64, seconds: f64, model: &str) -> Result<()> {
+    let mut cfg: ndp_ros::train::RunConfig = ndp_ros::yaml::parse(
+        crate::bench_dds::STATE_CONFIG,
+        "config/state_ndp.yaml".as_ref(),
     )?;
-    let w: Vec<f64> = vec![10.0; d * n];
-    let ctl = Controller::new(p.clone(), Fixed(vec![0.5; d], w), &cfg, 28)?;
+    let image = match model {
+        "state" => false,
+        "image" => {
+            cfg.model.encoder = ndp_ros::policy::EncoderKind::DigitCnn;
+            cfg.model.input_size = 28;
+            true
+        }
+        m => anyhow::bail!("--model {m}: expected state or image"),
+    };
+    let d = cfg.model.dof;
+    let (policy, _) = ndp_ros::train::checkpoint::init(&cfg, &candle_core::Device::Cpu)?;
+    let mut extra = vec![
+        ("rate_hz", ParamValue::Double(rate)),
+        ("output", ParamValue::String("float64_array".into())),
+        ("input_timeout_s", ParamValue::Double(1.0)),
+        // The checkpoint's 5 DMP intervals as 0.25 s (a 20 Hz policy), whatever the rate.
+        ("plan_duration_s", ParamValue::Double(0.25)),
+        ("position_min", ParamValue::DoubleArray(vec![-3.0; d])),
+        ("position_max", ParamValue::DoubleArray(vec![3.0; d])),
+        ("velocity_max", ParamValue::DoubleArray(vec![2.0; d])),
+    ];
+    if image {
+        extra.push(("observation", ParamValue::String("image".into())));
+    }
+    let p = params(d, &extra)?;
+    let planner = ndp_ros::node::planner::PolicyPlanner::new(policy, &p)?;
+    let ctl = Controller::new(p, planner, &cfg.dmp, cfg.model.input_size)?;
     let t = Arc::new(MemoryTransport::new("bench", ParamMap::new()));
     let names = NameResolver::new("bench", "/", &[]);
     let js = t.publisher::<JointState>("/joint_states", Qos::DEFAULT)?;
-    let feeder = t.clone();
+    let img = t.publisher::<ndp_ros::msgs::Image>("/camera/image_raw", Qos::SENSOR_DATA)?;
+    let frame = ndp_ros::msgs::Image {
+        header: Header::default(),
+        height: 480,
+        width: 640,
+        encoding: "rgb8".into(),
+        is_bigendian: 0,
+        step: 640 * 3,
+        data: (0..640 * 480 * 3).map(|i| (i % 251) as u8).collect(),
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let stop2 = stop.clone();
-    // Joint states at 200 Hz with a moving clock, as a driver would send them.
+    // Joint states at 200 Hz and camera frames at 30 Hz, as a driver and a camera send them.
     let feed = std::thread::spawn(move || {
         let start = Instant::now();
+        let mut next_frame = 0.0;
         while !stop2.load(Ordering::SeqCst) {
-            let now = Time::from_nanos(start.elapsed().as_nanos() as i64);
-            feeder.set_time(now);
             let _ = js.publish(&joint_state(d, 0.0));
+            let t = start.elapsed().as_secs_f64();
+            if image && t >= next_frame {
+                let _ = img.publish(&frame);
+                next_frame += 1.0 / 30.0;
+            }
             std::thread::sleep(Duration::from_millis(5));
         }
     });
+    let rss_start = rss_mb();
     let ticks = (rate * seconds) as u64;
     let stats = run(t, &names, ctl, stop.clone(), Some(ticks))?;
+    let rss_end = rss_mb();
     stop.store(true, Ordering::SeqCst);
     let _ = feed.join();
-    let mut late = stats.lateness_us.clone();
     report(
         as_json,
         &json!({
-            "rate_hz": rate, "seconds": seconds, "ticks": stats.ticks,
+            "model": model, "rate_hz": rate, "seconds": seconds, "ticks": stats.ticks,
             "missed_ticks": stats.missed_ticks,
-            "lateness_us_p50": pct(&mut late, 50.0), "lateness_us_p99": pct(&mut late, 99.0),
-            "lateness_us_max": pct(&mut late, 100.0),
-            "published": stats.published,
+            "lateness_us_p50": us(&stats.lateness_ns, 0.5), "lateness_us_p99": us(&stats.lateness_ns, 0.99),
+            "lateness_us_max": stats.lateness_ns.max() as f64 / 1e3,
+            "compute_us_p50": us(&stats.compute_ns, 0.5), "compute_us_p99": us(&stats.compute_ns, 0.99),
+            "planning_ms_p50": us(&stats.planning_ns, 0.5) / 1e3, "planning_ms_p99": us(&stats.planning_ns, 0.99) / 1e3,
+            "plans": stats.plans, "published": stats.published,
+            "rss_mb_start": rss_start, "rss_mb_end": rss_end,
         }),
     );
     Ok(())

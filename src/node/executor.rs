@@ -1,0 +1,284 @@
+//! The real-time side: every tick, take the newest plan, sample it one controller period
+//! ahead, pass it through the limits, and keep the watchdog. It allocates nothing, logs
+//! nothing and waits on nothing; all buffers are sized in `new`. Safety lives here, so it
+//! holds whatever the planner, the network or the inputs do.
+
+use super::inputs::{freshness, Freshness, Stamps};
+use super::limits::{JointCommand, Limits};
+use super::plan::{Plan, PlanKind};
+use super::rejects::{Cause, RejectLog};
+
+/// One point of a command: positions and velocities (units per second) in controller order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Setpoint {
+    pub positions: Vec<f64>,
+    pub velocities: Vec<f64>,
+}
+
+impl Setpoint {
+    pub fn zeros(d: usize) -> Self {
+        Setpoint {
+            positions: vec![0.0; d],
+            velocities: vec![0.0; d],
+        }
+    }
+}
+
+/// Why the executor holds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum HoldWhy {
+    /// Inputs too old, or the clock jumped back: resumes on a plan made after fresh inputs.
+    Stale(Freshness),
+    /// The planner refused the policy's output: resumes on the next good plan.
+    Refused,
+}
+
+/// What one tick produced; the data is read from the executor's accessors.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Tick {
+    /// `setpoint()` holds a new command for this tick (streaming outputs publish it).
+    pub command: bool,
+    /// A new motion plan was taken: `horizon()` is new.
+    pub new_plan: bool,
+    /// `setpoint()` is a hold (at rest, or moving back into the box).
+    pub holding: bool,
+    /// This tick started holding (trajectory output publishes the hold once).
+    pub hold_started: bool,
+    /// Holding ended on this tick: a fresh plan was taken.
+    pub resumed: bool,
+    /// Why the hold, when `hold_started`.
+    pub why: Option<HoldWhy>,
+}
+
+/// Seconds and spacing of the trajectory horizon.
+#[derive(Clone, Copy, Debug)]
+pub struct HorizonSpec {
+    pub points: usize,
+    pub spacing_s: f64,
+}
+
+pub struct Executor {
+    limits: Limits,
+    period_ns: i64,
+    dt: f64,
+    timeout_s: f64,
+    needs_image: bool,
+    horizon_spec: HorizonSpec,
+    /// Seq of the plan in use (0: none) and its time 0 on the tick grid.
+    seq: u64,
+    anchor_ns: i64,
+    commanded: bool,
+    cmd: Setpoint,
+    target: Setpoint,
+    setpoint: Setpoint,
+    horizon: Vec<Setpoint>,
+    hold: Option<HoldWhy>,
+    hold_since_ns: i64,
+    hold_target: Vec<f64>,
+}
+
+impl Executor {
+    pub fn new(
+        limits: Limits,
+        dof: usize,
+        rate_hz: f64,
+        timeout_s: f64,
+        needs_image: bool,
+        horizon_spec: HorizonSpec,
+    ) -> Self {
+        Executor {
+            limits,
+            period_ns: (1e9 / rate_hz).round() as i64,
+            dt: 1.0 / rate_hz,
+            timeout_s,
+            needs_image,
+            horizon_spec,
+            seq: 0,
+            anchor_ns: 0,
+            commanded: false,
+            cmd: Setpoint::zeros(dof),
+            target: Setpoint::zeros(dof),
+            setpoint: Setpoint::zeros(dof),
+            horizon: vec![Setpoint::zeros(dof); horizon_spec.points],
+            hold: None,
+            hold_since_ns: 0,
+            hold_target: vec![0.0; dof],
+        }
+    }
+
+    pub fn set_timeout(&mut self, timeout_s: f64) {
+        self.timeout_s = timeout_s;
+    }
+
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Whether the planner should plan at once: holding on stale inputs, waiting for a plan
+    /// made after they came back.
+    pub fn awaiting_plan(&self) -> bool {
+        matches!(self.hold, Some(HoldWhy::Stale(_)))
+    }
+
+    /// One tick at node-clock time `now_ns`, with the newest input stamps and plan.
+    pub fn tick(&mut self, now_ns: i64, stamps: Stamps, plan: &Plan, rejects: &RejectLog) -> Tick {
+        match freshness(stamps, self.needs_image, now_ns, self.timeout_s) {
+            Freshness::Fresh => {}
+            Freshness::Waiting => return self.hold_or_nothing(now_ns, None),
+            f => {
+                let cause = match f {
+                    Freshness::ClockJumpedBack(_) => Cause::ClockJumpedBack,
+                    _ => Cause::StaleInputs,
+                };
+                if self.hold.is_none() && self.commanded {
+                    rejects.count_cause(cause);
+                }
+                return self.hold_or_nothing(now_ns, Some(HoldWhy::Stale(f)));
+            }
+        }
+        if plan.kind == PlanKind::None {
+            return self.hold_or_nothing(now_ns, None);
+        }
+        let mut resumed = false;
+        if let Some(HoldWhy::Stale(_)) = self.hold {
+            if plan.t0_ns < self.hold_since_ns || plan.seq == self.seq {
+                return self.hold_or_nothing(now_ns, self.hold);
+            }
+            resumed = true;
+        }
+        let new = plan.seq != self.seq;
+        if new {
+            self.anchor_ns = plan.anchor(now_ns, self.period_ns);
+        }
+        self.seq = plan.seq;
+        match plan.kind {
+            PlanKind::Hold => {
+                if !self.commanded {
+                    // Never commanded: hold at the measured state, moving into the box.
+                    self.cmd.positions.copy_from_slice(&plan.y0);
+                    self.cmd.velocities.fill(0.0);
+                    self.commanded = true;
+                    self.hold = None;
+                }
+                if self.hold != Some(HoldWhy::Refused) || new {
+                    return self.hold_or_nothing(now_ns, Some(HoldWhy::Refused));
+                }
+                self.hold_step(false)
+            }
+            _ => {
+                let was_holding = self.hold.take().is_some();
+                if !self.commanded {
+                    self.cmd.positions.copy_from_slice(&plan.y0);
+                    self.cmd.velocities.copy_from_slice(&plan.dy0);
+                }
+                plan.sample(now_ns + self.period_ns - self.anchor_ns, &mut self.target.positions, &mut self.target.velocities);
+                self.limits.apply(
+                    &self.cmd.positions,
+                    &self.cmd.velocities,
+                    &self.target.positions,
+                    &self.target.velocities,
+                    self.dt,
+                    &mut self.setpoint.positions,
+                    &mut self.setpoint.velocities,
+                );
+                if new {
+                    self.fill_horizon(now_ns, plan);
+                }
+                self.cmd.clone_from(&self.setpoint);
+                self.commanded = true;
+                Tick {
+                    command: true,
+                    new_plan: new,
+                    resumed: resumed || (was_holding && new),
+                    ..Tick::default()
+                }
+            }
+        }
+    }
+
+    /// The horizon from the command before this tick, sampled every `spacing_s`.
+    fn fill_horizon(&mut self, now_ns: i64, plan: &Plan) {
+        let spacing_ns = (self.horizon_spec.spacing_s * 1e9) as i64;
+        for i in 0..self.horizon.len() {
+            let (before, rest) = self.horizon.split_at_mut(i);
+            let prev = before.last().unwrap_or(&self.cmd);
+            let t = now_ns + (i as i64 + 1) * spacing_ns - self.anchor_ns;
+            plan.sample(t, &mut self.target.positions, &mut self.target.velocities);
+            let out = &mut rest[0];
+            self.limits.apply(
+                &prev.positions,
+                &prev.velocities,
+                &self.target.positions,
+                &self.target.velocities,
+                self.horizon_spec.spacing_s,
+                &mut out.positions,
+                &mut out.velocities,
+            );
+        }
+    }
+
+    /// Enters or stays in a hold (nothing at all if nothing was ever commanded).
+    fn hold_or_nothing(&mut self, now_ns: i64, why: Option<HoldWhy>) -> Tick {
+        if !self.commanded {
+            return Tick::default();
+        }
+        let started = self.hold.is_none() || (why.is_some() && self.hold != why && !matches!((self.hold, why), (Some(HoldWhy::Stale(_)), Some(HoldWhy::Stale(_)))));
+        if started {
+            self.hold = why.or(Some(HoldWhy::Refused));
+            self.hold_since_ns = now_ns;
+            // Where the hold aims: where the joint can stop (braking), inside the box.
+            for j in 0..self.hold_target.len() {
+                let c = JointCommand {
+                    position: self.cmd.positions[j],
+                    velocity: self.cmd.velocities[j],
+                };
+                self.hold_target[j] = self.limits.stopping_point(j, c);
+            }
+        }
+        let mut t = self.hold_step(started);
+        t.why = if started { self.hold } else { None };
+        t
+    }
+
+    fn hold_step(&mut self, started: bool) -> Tick {
+        self.target.positions.copy_from_slice(&self.hold_target);
+        self.target.velocities.fill(0.0);
+        self.limits.apply(
+            &self.cmd.positions,
+            &self.cmd.velocities,
+            &self.target.positions,
+            &self.target.velocities,
+            self.dt,
+            &mut self.setpoint.positions,
+            &mut self.setpoint.velocities,
+        );
+        self.cmd.clone_from(&self.setpoint);
+        Tick {
+            command: true,
+            holding: true,
+            hold_started: started,
+            ..Tick::default()
+        }
+    }
+
+    pub fn setpoint(&self) -> &Setpoint {
+        &self.setpoint
+    }
+
+    /// The trajectory of the newest motion plan, from the command before it was taken.
+    pub fn horizon(&self) -> &[Setpoint] {
+        &self.horizon
+    }
+
+    pub fn horizon_spec(&self) -> HorizonSpec {
+        self.horizon_spec
+    }
+
+    pub fn is_holding(&self) -> bool {
+        self.hold.is_some()
+    }
+
+    pub fn commanded(&self) -> bool {
+        self.commanded
+    }
+}

@@ -1,0 +1,173 @@
+//! Latest-value input slots: the input thread checks each message and stores the newest one
+//! with its receipt stamp (node clock); the planner copies what it needs; the executor reads
+//! only the stamps (atomics), so it never waits on the input or planner threads.
+//! Images are kept as received (after a header check) and converted only when a plan uses
+//! them.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
+
+use super::observe::{check_image, image_pixels, reorder, JointSnapshot, Reject};
+use super::params::{NodeParams, ObservationMode};
+use super::rejects::RejectLog;
+use crate::msgs::{Image, JointState, PoseStamped};
+
+/// No input of this kind has arrived.
+pub const NEVER: i64 = i64::MIN;
+
+/// Receipt stamps (node clock, ns) of the newest valid inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamps {
+    pub state: i64,
+    /// `NEVER` also when the observation needs no image.
+    pub image: i64,
+}
+
+pub struct Inputs {
+    joint_names: Vec<String>,
+    state_topic: String,
+    pose_topic: String,
+    image_topic: String,
+    needs_image: bool,
+    image_expect: (usize, usize),
+    image_max_bytes: usize,
+    state: Mutex<Option<JointSnapshot>>,
+    image: Mutex<Option<(Image, usize)>>,
+    state_stamp: AtomicI64,
+    image_stamp: AtomicI64,
+    pub rejects: RejectLog,
+}
+
+/// What the planner reads at a planning tick.
+pub struct Snapshot {
+    pub state: JointSnapshot,
+    /// Grayscale, side x side, in [0, 1] (image observations only).
+    pub image: Option<Vec<f32>>,
+}
+
+impl Inputs {
+    pub fn new(p: &NodeParams) -> Self {
+        Inputs {
+            joint_names: p.joint_names.clone(),
+            state_topic: p.joint_state_topic.clone(),
+            pose_topic: p.ee_pose_topic.clone(),
+            image_topic: p.image_topic.clone(),
+            needs_image: p.observation != ObservationMode::State,
+            image_expect: (p.image_width, p.image_height),
+            image_max_bytes: p.image_max_bytes,
+            state: Mutex::new(None),
+            image: Mutex::new(None),
+            state_stamp: AtomicI64::new(NEVER),
+            image_stamp: AtomicI64::new(NEVER),
+            rejects: RejectLog::default(),
+        }
+    }
+
+    pub fn needs_image(&self) -> bool {
+        self.needs_image
+    }
+
+    fn store_state(&self, s: JointSnapshot, now_ns: i64) {
+        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = Some(s);
+        self.state_stamp.store(now_ns, Ordering::Release);
+    }
+
+    pub fn on_joint_state(&self, msg: &JointState, now_ns: i64) {
+        match reorder(msg, &self.joint_names, &self.state_topic) {
+            Ok(s) => self.store_state(s, now_ns),
+            Err(r) => self.rejects.record(&r),
+        }
+    }
+
+    /// End-effector pose as the measured state (pose output): x, y, z are the first DoF.
+    pub fn on_pose(&self, msg: &PoseStamped, now_ns: i64) {
+        let p = msg.pose.position;
+        if ![p.x, p.y, p.z].iter().all(|v| (*v as f32).is_finite()) {
+            let r = Reject::NonFinite(format!("{}: position {p:?}", self.pose_topic));
+            self.rejects.record(&r);
+            return;
+        }
+        let d = self.joint_names.len();
+        let mut positions = vec![0.0; d];
+        positions[..3].copy_from_slice(&[p.x, p.y, p.z]);
+        let s = JointSnapshot {
+            positions,
+            velocities: vec![0.0; d],
+        };
+        self.store_state(s, now_ns);
+    }
+
+    /// Takes the image after a header check (size bound first); pixels are read at planning.
+    pub fn on_image(&self, msg: Image, now_ns: i64) {
+        if !self.needs_image {
+            return;
+        }
+        match check_image(&msg, self.image_expect, self.image_max_bytes, &self.image_topic) {
+            Ok(channels) => {
+                *self.image.lock().unwrap_or_else(|e| e.into_inner()) = Some((msg, channels));
+                self.image_stamp.store(now_ns, Ordering::Release);
+            }
+            Err(r) => self.rejects.record(&r),
+        }
+    }
+
+    pub fn stamps(&self) -> Stamps {
+        Stamps {
+            state: self.state_stamp.load(Ordering::Acquire),
+            image: if self.needs_image {
+                self.image_stamp.load(Ordering::Acquire)
+            } else {
+                NEVER
+            },
+        }
+    }
+
+    /// The newest state (and the newest image, converted to `side` x `side`), if present.
+    pub fn snapshot(&self, side: usize) -> Option<Snapshot> {
+        let state = self
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        let image = if self.needs_image {
+            let slot = self.image.lock().unwrap_or_else(|e| e.into_inner());
+            let (msg, channels) = slot.as_ref()?;
+            Some(image_pixels(msg, *channels, side))
+        } else {
+            None
+        };
+        Some(Snapshot { state, image })
+    }
+}
+
+/// Why the inputs cannot be acted on at node time `now_ns`, if they cannot. Ages are on the
+/// node clock (monotonic, or /clock in sim time); an input stamped in the future means the
+/// clock jumped back (a simulator reset) and counts as stale until a fresh one arrives.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Freshness {
+    /// A required input never arrived.
+    Waiting,
+    Fresh,
+    /// Topic index (0: state, 1: image) and age in seconds.
+    Stale(usize, f64),
+    ClockJumpedBack(usize),
+}
+
+pub fn freshness(stamps: Stamps, needs_image: bool, now_ns: i64, timeout_s: f64) -> Freshness {
+    let timeout_ns = (timeout_s * 1e9) as i64;
+    let mut which = [(0, stamps.state), (1, stamps.image)].into_iter();
+    let n = if needs_image { 2 } else { 1 };
+    if which.clone().take(n).any(|(_, s)| s == NEVER) {
+        return Freshness::Waiting;
+    }
+    for (i, s) in which.by_ref().take(n) {
+        let age = now_ns.saturating_sub(s);
+        if age < 0 {
+            return Freshness::ClockJumpedBack(i);
+        }
+        if age > timeout_ns {
+            return Freshness::Stale(i, age as f64 * 1e-9);
+        }
+    }
+    Freshness::Fresh
+}

@@ -1,0 +1,161 @@
+//! Counts of everything the node refused, per cause, and logs that cannot flood: the first of
+//! each cause at once, then at most one line per cause per `LOG_INTERVAL` with the count since.
+//! Shared by the input, planner and executor threads (atomics only, no locks).
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Instant;
+
+use super::observe::Reject;
+
+/// Why something was refused. Stable names: `Cause::name` is what tests and stats read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    MissingJoint,
+    NonFinite,
+    Malformed,
+    ImageEncoding,
+    ImageSize,
+    TooLarge,
+    PolicyOutput,
+    StaleInputs,
+    ClockJumpedBack,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 9] = [
+        Cause::MissingJoint,
+        Cause::NonFinite,
+        Cause::Malformed,
+        Cause::ImageEncoding,
+        Cause::ImageSize,
+        Cause::TooLarge,
+        Cause::PolicyOutput,
+        Cause::StaleInputs,
+        Cause::ClockJumpedBack,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Cause::MissingJoint => "missing_joint",
+            Cause::NonFinite => "non_finite",
+            Cause::Malformed => "malformed",
+            Cause::ImageEncoding => "image_encoding",
+            Cause::ImageSize => "image_size",
+            Cause::TooLarge => "too_large",
+            Cause::PolicyOutput => "policy_output",
+            Cause::StaleInputs => "stale_inputs",
+            Cause::ClockJumpedBack => "clock_jumped_back",
+        }
+    }
+
+    pub fn of(r: &Reject) -> Cause {
+        match r {
+            Reject::MissingJoint(_) => Cause::MissingJoint,
+            Reject::NonFinite(_) => Cause::NonFinite,
+            Reject::LengthMismatch(_) => Cause::Malformed,
+            Reject::ImageEncoding(_) => Cause::ImageEncoding,
+            Reject::ImageSize(_) => Cause::ImageSize,
+            Reject::TooLarge(_) => Cause::TooLarge,
+            Reject::PolicyOutput(_) => Cause::PolicyOutput,
+        }
+    }
+}
+
+/// At most one log line per cause in this many seconds.
+pub const LOG_INTERVAL_S: f64 = 1.0;
+
+/// A log gate: `allow` answers true at most once per interval, with how many were held back.
+#[derive(Debug)]
+pub struct Throttle {
+    epoch: Instant,
+    /// Nanoseconds since `epoch` of the last allowed line; i64::MIN: never.
+    last: AtomicI64,
+    held: AtomicU64,
+    interval_ns: i64,
+}
+
+impl Throttle {
+    pub fn new(interval_s: f64) -> Self {
+        Throttle {
+            epoch: Instant::now(),
+            last: AtomicI64::new(i64::MIN),
+            held: AtomicU64::new(0),
+            interval_ns: (interval_s * 1e9) as i64,
+        }
+    }
+
+    /// Some(lines held back since the last allowed one) if a line may be logged now.
+    pub fn allow(&self) -> Option<u64> {
+        let now = self.epoch.elapsed().as_nanos() as i64;
+        let last = self.last.load(Ordering::Relaxed);
+        if last != i64::MIN && now - last < self.interval_ns {
+            self.held.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        if self
+            .last
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            self.held.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        Some(self.held.swap(0, Ordering::Relaxed))
+    }
+}
+
+/// Per-cause counters and log gates.
+#[derive(Debug)]
+pub struct RejectLog {
+    counts: [AtomicU64; Cause::ALL.len()],
+    gates: [Throttle; Cause::ALL.len()],
+}
+
+impl Default for RejectLog {
+    fn default() -> Self {
+        RejectLog {
+            counts: Default::default(),
+            gates: std::array::from_fn(|_| Throttle::new(LOG_INTERVAL_S)),
+        }
+    }
+}
+
+impl RejectLog {
+    /// Counts a refused input and logs it if its cause's gate is open.
+    pub fn record(&self, r: &Reject) {
+        let n = self.count_cause(Cause::of(r));
+        if let Some(held) = self.gates[Cause::of(r) as usize].allow() {
+            tracing::warn!("{r}: skipped ({n} so far, {held} not logged since the last line)");
+        }
+    }
+
+    /// Counts one event of `cause` (no log); returns the count so far.
+    pub fn count_cause(&self, cause: Cause) -> u64 {
+        self.counts[cause as usize].fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Whether a line about `cause` may be logged now (for events logged by their owner).
+    pub fn may_log(&self, cause: Cause) -> Option<u64> {
+        self.gates[cause as usize].allow()
+    }
+
+    /// How many of `kind` (a `Cause::name`) were counted.
+    pub fn count(&self, kind: &str) -> u64 {
+        Cause::ALL
+            .iter()
+            .find(|c| c.name() == kind)
+            .map_or(0, |c| self.counts[*c as usize].load(Ordering::Relaxed))
+    }
+
+    /// Every cause with its count (for the stop summary and benchmarks).
+    pub fn counts(&self) -> Vec<(&'static str, u64)> {
+        Cause::ALL
+            .iter()
+            .map(|c| (c.name(), self.counts[*c as usize].load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+}
