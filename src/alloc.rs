@@ -15,6 +15,27 @@ pub fn keep_freed_pages() {
     unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, -1) };
 }
 
+/// Caps this process's data memory (heap and private mappings, RLIMIT_DATA) at `mb` MiB, so
+/// that a peer claiming huge DDS samples (RustDDS allocates what a forged DATA_FRAG's sample
+/// size says) ends this process with an allocation failure instead of exhausting the machine.
+pub fn limit_data_mb(mb: usize) -> std::io::Result<()> {
+    let bytes = (mb as u64).saturating_mul(1 << 20) as libc::rlim_t;
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write one plain struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_DATA, &mut lim) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // Never above the hard limit the process was given (raising it needs privileges).
+    lim.rlim_cur = bytes.min(lim.rlim_max);
+    if unsafe { libc::setrlimit(libc::RLIMIT_DATA, &lim) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// The purge delay now in effect, in milliseconds (-1: never).
 pub fn purge_delay_ms() -> i64 {
     // SAFETY: reads one integer option.

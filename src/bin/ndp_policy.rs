@@ -25,7 +25,8 @@ environment: ROS_DOMAIN_ID (0..232), ROS_LOCALHOST_ONLY=1 or ROS_AUTOMATIC_DISCO
 parameters:";
 
 fn main() -> ExitCode {
-    ndp_ros::alloc::keep_freed_pages();
+    // mimalloc's page purging stays on here (unlike training): memory a burst of oversized
+    // messages took goes back to the OS.
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         std::env::set_var("RAYON_NUM_THREADS", "1");
     }
@@ -40,6 +41,9 @@ fn main() -> ExitCode {
 
 fn start() -> Result<()> {
     let args = RosArgs::parse(std::env::args().skip(1))?;
+    if let Some(mb) = memory_limit_mb(&args) {
+        ndp_ros::alloc::limit_data_mb(mb).context("parameter memory_limit_mb")?;
+    }
     if args.program.iter().any(|a| a == "--help" || a == "-h") {
         println!("{USAGE}\n{}", NodeParams::describe());
         return Ok(());
@@ -81,9 +85,20 @@ fn start() -> Result<()> {
 
 /// Loads the checkpoint named by the parameters and runs the node until SIGINT or SIGTERM.
 fn serve<T: Transport>(transport: Arc<T>, names: &NameResolver) -> Result<()> {
-    let params = NodeParams::from_map(transport.parameters())?;
+    let mut params = NodeParams::from_map(transport.parameters())?;
     let (cfg, policy, _) = checkpoint::load(&params.checkpoint, &Device::Cpu)
         .with_context(|| format!("parameter checkpoint `{}`", params.checkpoint.display()))?;
+    let from = params.resolve_timing(cfg.plan_duration_s(), cfg.dmp.t);
+    if cfg.plan_duration_s().is_none()
+        && params.plan_duration_s == cfg.dmp.t as f64 / params.rate_hz
+    {
+        tracing::warn!(
+            "plan duration {:.3} s from {from}: set plan_duration_s to the seconds the model was trained to cover, or it plays at the node's rate",
+            params.plan_duration_s
+        );
+    } else {
+        tracing::info!("plan duration {:.3} s from {from}", params.plan_duration_s);
+    }
     let planner = PolicyPlanner::new(policy, &params)?;
     let ctl = Controller::new(params, planner, &cfg.dmp, cfg.model.input_size)?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -98,4 +113,21 @@ fn serve<T: Transport>(transport: Arc<T>, names: &NameResolver) -> Result<()> {
         stats.published
     );
     Ok(())
+}
+
+/// The memory ceiling as early as possible (before DDS starts): the parameter's value from the
+/// command line and parameter files, else its default. Errors there surface later, named.
+fn memory_limit_mb(args: &RosArgs) -> Option<usize> {
+    let name = args
+        .node_name
+        .clone()
+        .unwrap_or_else(|| "ndp_policy".into());
+    let ns = args.namespace.clone().unwrap_or_else(|| "/".into());
+    let params = args.parameters(&name, &ns).ok()?;
+    match params.get("memory_limit_mb") {
+        Some(ndp_ros::ros::ParamValue::Integer(i)) if *i >= 0 => Some(*i as usize),
+        Some(_) => None,
+        None => Some(4096),
+    }
+    .filter(|mb| *mb > 0)
 }

@@ -32,6 +32,13 @@ pub struct DmpConfig {
     pub epsilon: Option<f64>,
 }
 
+/// Bounds on the sizes a config may ask for (far above any DMP in use: the paper's N is 5-30,
+/// T a few hundred).
+pub const MAX_N_BASIS: usize = 1000;
+pub const MAX_T: usize = 100_000;
+pub const MAX_SUBSTEPS: usize = 1000;
+pub const MAX_STEPS: usize = 1_000_000;
+
 fn default_a_z() -> f64 {
     25.0
 }
@@ -74,6 +81,29 @@ impl DmpConfig {
     /// Checks every constant; the error names the key (prefixed by `at`, e.g. "dmp").
     pub fn validate(&self, at: &str) -> Result<()> {
         let key = |k: &str| format!("{at}.{k}");
+        // Upper bounds before anything is allocated from these sizes: a typo such as
+        // n_basis: 1e9 must be an error, not gigabytes.
+        for (k, v, hi) in [
+            ("n_basis", self.n_basis, MAX_N_BASIS),
+            ("t", self.t, MAX_T),
+            ("substeps", self.substeps, MAX_SUBSTEPS),
+        ] {
+            if v > hi {
+                return Err(Error::invalid(
+                    key(k),
+                    format!("{v} is above the bound {hi}"),
+                ));
+            }
+        }
+        if self.t * self.substeps > MAX_STEPS {
+            return Err(Error::invalid(
+                key("t"),
+                format!(
+                    "t * substeps = {} Euler steps per rollout, above the bound {MAX_STEPS}",
+                    self.t * self.substeps
+                ),
+            ));
+        }
         if self.n_basis == 0 {
             return Err(Error::invalid(key("n_basis"), "must be at least 1"));
         }

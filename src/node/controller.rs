@@ -69,7 +69,12 @@ impl<P: Planner> Controller<P> {
     /// `dmp` is the checkpoint's DMP; `image_side` the model's input size in image mode.
     /// Plan timing left unset in `params` follows `NodeParams::resolve_timing` without a
     /// checkpoint duration (dmp.t ticks).
-    pub fn new(mut params: NodeParams, planner: P, dmp: &DmpConfig, image_side: usize) -> Result<Self> {
+    pub fn new(
+        mut params: NodeParams,
+        planner: P,
+        dmp: &DmpConfig,
+        image_side: usize,
+    ) -> Result<Self> {
         let dmp = node_dmp(&params, dmp)?;
         params.resolve_timing(None, dmp.t);
         if params.plan_duration_s.is_nan() || params.plan_duration_s <= 0.0 {
@@ -123,8 +128,12 @@ impl<P: Planner> Controller<P> {
                 }
             }
         }
-        self.exec
-            .tick(now_ns, self.inputs.stamps(), &self.plan, &self.inputs.rejects)
+        self.exec.tick(
+            now_ns,
+            self.inputs.stamps(),
+            &self.plan,
+            &self.inputs.rejects,
+        )
     }
 
     fn half_tick_ns(&self) -> i64 {
@@ -152,7 +161,12 @@ impl<P: Planner> Controller<P> {
 
     /// The newest plan as the DmpPlan message.
     pub fn plan(&self) -> DmpPlan {
-        plan_message(&self.params, &self.dmp, &self.plan, Time::from_nanos(self.plan.t0_ns))
+        plan_message(
+            &self.params,
+            &self.dmp,
+            &self.plan,
+            Time::from_nanos(self.plan.t0_ns),
+        )
     }
 
     pub fn planner(&self) -> &P {

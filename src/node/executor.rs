@@ -9,10 +9,26 @@ use super::plan::{Plan, PlanKind};
 use super::rejects::{Cause, RejectLog};
 
 /// One point of a command: positions and velocities (units per second) in controller order.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Setpoint {
     pub positions: Vec<f64>,
     pub velocities: Vec<f64>,
+}
+
+/// By hand: `clone_from` reuses the buffers (the derived one allocates anew), which keeps
+/// the executor's ticks free of allocation.
+impl Clone for Setpoint {
+    fn clone(&self) -> Self {
+        Setpoint {
+            positions: self.positions.clone(),
+            velocities: self.velocities.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, src: &Self) {
+        self.positions.clone_from(&src.positions);
+        self.velocities.clone_from(&src.velocities);
+    }
 }
 
 impl Setpoint {
@@ -44,7 +60,7 @@ pub struct Tick {
     pub holding: bool,
     /// This tick started holding (trajectory output publishes the hold once).
     pub hold_started: bool,
-    /// Holding ended on this tick: a fresh plan was taken.
+    /// A hold on stale inputs ended on this tick: a plan from fresh inputs was taken.
     pub resumed: bool,
     /// Why the hold, when `hold_started`.
     pub why: Option<HoldWhy>,
@@ -166,12 +182,16 @@ impl Executor {
                 self.hold_step(false)
             }
             _ => {
-                let was_holding = self.hold.take().is_some();
+                self.hold = None;
                 if !self.commanded {
                     self.cmd.positions.copy_from_slice(&plan.y0);
                     self.cmd.velocities.copy_from_slice(&plan.dy0);
                 }
-                plan.sample(now_ns + self.period_ns - self.anchor_ns, &mut self.target.positions, &mut self.target.velocities);
+                plan.sample(
+                    now_ns + self.period_ns - self.anchor_ns,
+                    &mut self.target.positions,
+                    &mut self.target.velocities,
+                );
                 self.limits.apply(
                     &self.cmd.positions,
                     &self.cmd.velocities,
@@ -189,7 +209,7 @@ impl Executor {
                 Tick {
                     command: true,
                     new_plan: new,
-                    resumed: resumed || (was_holding && new),
+                    resumed,
                     ..Tick::default()
                 }
             }
@@ -222,7 +242,13 @@ impl Executor {
         if !self.commanded {
             return Tick::default();
         }
-        let started = self.hold.is_none() || (why.is_some() && self.hold != why && !matches!((self.hold, why), (Some(HoldWhy::Stale(_)), Some(HoldWhy::Stale(_)))));
+        let started = self.hold.is_none()
+            || (why.is_some()
+                && self.hold != why
+                && !matches!(
+                    (self.hold, why),
+                    (Some(HoldWhy::Stale(_)), Some(HoldWhy::Stale(_)))
+                ));
         if started {
             self.hold = why.or(Some(HoldWhy::Refused));
             self.hold_since_ns = now_ns;

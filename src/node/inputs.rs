@@ -102,7 +102,12 @@ impl Inputs {
         if !self.needs_image {
             return;
         }
-        match check_image(&msg, self.image_expect, self.image_max_bytes, &self.image_topic) {
+        match check_image(
+            &msg,
+            self.image_expect,
+            self.image_max_bytes,
+            &self.image_topic,
+        ) {
             Ok(channels) => {
                 *self.image.lock().unwrap_or_else(|e| e.into_inner()) = Some((msg, channels));
                 self.image_stamp.store(now_ns, Ordering::Release);

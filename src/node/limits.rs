@@ -36,7 +36,13 @@ impl Limits {
 
     /// One joint, one tick of `dt` seconds: from `prev` toward `target` (position, velocity).
     /// Returns the command and whether a limit changed it. A non-finite target is a hold.
-    pub fn step(&self, j: usize, prev: JointCommand, target: JointCommand, dt: f64) -> (JointCommand, bool) {
+    pub fn step(
+        &self,
+        j: usize,
+        prev: JointCommand,
+        target: JointCommand,
+        dt: f64,
+    ) -> (JointCommand, bool) {
         let (lo, hi) = self.bounds(j);
         let (goal, mut limited) = if target.position.is_finite() {
             let g = target.position.clamp(lo, hi);
@@ -78,7 +84,13 @@ impl Limits {
             target.velocity.clamp(-vmax, vmax)
         };
         let velocity = if velocity.is_finite() { velocity } else { 0.0 };
-        (JointCommand { position: p, velocity }, limited)
+        (
+            JointCommand {
+                position: p,
+                velocity,
+            },
+            limited,
+        )
     }
 
     /// Every joint: `prev_*` the last command, `target_*` where the plan wants to be; writes
@@ -96,8 +108,14 @@ impl Limits {
     ) -> bool {
         let mut any = false;
         for j in 0..pos.len() {
-            let prev = JointCommand { position: prev_pos[j], velocity: prev_vel[j] };
-            let target = JointCommand { position: target_pos[j], velocity: target_vel[j] };
+            let prev = JointCommand {
+                position: prev_pos[j],
+                velocity: prev_vel[j],
+            };
+            let target = JointCommand {
+                position: target_pos[j],
+                velocity: target_vel[j],
+            };
             let (c, limited) = self.step(j, prev, target, dt);
             pos[j] = c.position;
             vel[j] = c.velocity;

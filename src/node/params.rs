@@ -333,7 +333,11 @@ impl NodeParams {
     /// training samples spanned) when not set, else dmp.t controller ticks (the legacy
     /// convention, which plays a model at the node's rate: the caller warns). Then the replan
     /// period and the horizon. Returns where the duration came from.
-    pub fn resolve_timing(&mut self, checkpoint_duration_s: Option<f64>, dmp_t: usize) -> &'static str {
+    pub fn resolve_timing(
+        &mut self,
+        checkpoint_duration_s: Option<f64>,
+        dmp_t: usize,
+    ) -> &'static str {
         let from = if self.plan_duration_s > 0.0 {
             "parameter plan_duration_s"
         } else if let Some(d) = checkpoint_duration_s {

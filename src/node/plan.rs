@@ -126,8 +126,7 @@ impl Plan {
         let (a, b) = (i * d, (i + 1) * d);
         for j in 0..d {
             pos[j] = self.positions[a + j] + f * (self.positions[b + j] - self.positions[a + j]);
-            vel[j] =
-                self.velocities[a + j] + f * (self.velocities[b + j] - self.velocities[a + j]);
+            vel[j] = self.velocities[a + j] + f * (self.velocities[b + j] - self.velocities[a + j]);
         }
     }
 

@@ -32,7 +32,13 @@ pub struct PlanMaker<P> {
 
 impl<P: Planner> PlanMaker<P> {
     /// `dmp` with its final sub-steps; `duration_s` the seconds one rollout spans.
-    pub fn new(planner: P, dmp: &DmpConfig, dof: usize, duration_s: f64, image_side: usize) -> Self {
+    pub fn new(
+        planner: P,
+        dmp: &DmpConfig,
+        dof: usize,
+        duration_s: f64,
+        image_side: usize,
+    ) -> Self {
         PlanMaker {
             planner,
             stepper: DmpStepper::new(dmp, dof),
@@ -49,7 +55,12 @@ impl<P: Planner> PlanMaker<P> {
 
     /// Plans from the latest inputs into `out`, stamped `t0_ns`. Ok(false): no inputs yet.
     /// A refused policy output makes `out` a hold at the measured state and returns the reason.
-    pub fn make(&mut self, inputs: &Inputs, t0_ns: i64, out: &mut Plan) -> std::result::Result<bool, Reject> {
+    pub fn make(
+        &mut self,
+        inputs: &Inputs,
+        t0_ns: i64,
+        out: &mut Plan,
+    ) -> std::result::Result<bool, Reject> {
         let Some(snap) = inputs.snapshot(self.image_side) else {
             return Ok(false);
         };
@@ -67,7 +78,12 @@ impl<P: Planner> PlanMaker<P> {
         }
     }
 
-    fn rollout(&mut self, input: &PlanInput, t0_ns: i64, out: &mut Plan) -> std::result::Result<(), Reject> {
+    fn rollout(
+        &mut self,
+        input: &PlanInput,
+        t0_ns: i64,
+        out: &mut Plan,
+    ) -> std::result::Result<(), Reject> {
         let (g, w) = self
             .planner
             .plan(input)

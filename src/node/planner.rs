@@ -2,8 +2,8 @@
 
 use candle_core::{Device, Tensor};
 
-use super::plan_maker::{PlanInput, Planner};
 use super::params::{NodeParams, ObservationMode};
+use super::plan_maker::{PlanInput, Planner};
 use crate::error::{Error, Result};
 use crate::policy::{EncoderKind, ModelKind, Policy};
 

@@ -226,10 +226,22 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
             }
         } else {
             plan_out.update();
-            let tick = exec.tick(now, inputs.stamps(), plan_out.output_buffer(), &inputs.rejects);
+            let tick = exec.tick(
+                now,
+                inputs.stamps(),
+                plan_out.output_buffer(),
+                &inputs.rejects,
+            );
             awaiting.store(exec.awaiting_plan(), Ordering::Relaxed);
             if tick.command {
-                hand_over(&tick, stats.ticks, &exec, &mut out_in, &mut hz_in, (&mut hold_tick, &mut hold_why, &mut resume_tick));
+                hand_over(
+                    &tick,
+                    stats.ticks,
+                    &exec,
+                    &mut out_in,
+                    &mut hz_in,
+                    (&mut hold_tick, &mut hold_why, &mut resume_tick),
+                );
                 publisher.thread().unpark();
             }
         }
@@ -250,9 +262,11 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
         while Instant::now() < deadline {
             std::hint::spin_loop();
         }
-        stats
-            .lateness_ns
-            .saturating_record(Instant::now().saturating_duration_since(deadline).as_nanos() as u64);
+        stats.lateness_ns.saturating_record(
+            Instant::now()
+                .saturating_duration_since(deadline)
+                .as_nanos() as u64,
+        );
         deadline += period;
     }
     // Final hold: the last command at rest, so the robot stops where it is.
@@ -348,10 +362,12 @@ fn spawn_inputs<T: Transport>(
 ) -> Result<InputThread> {
     let mut streams = Vec::new();
     if p.output == OutputMode::Pose {
-        let s = transport.subscribe::<PoseStamped>(&names.resolve(&p.ee_pose_topic), p.state_qos)?;
+        let s =
+            transport.subscribe::<PoseStamped>(&names.resolve(&p.ee_pose_topic), p.state_qos)?;
         streams.push(s.map(Input::Pose).boxed());
     } else {
-        let s = transport.subscribe::<JointState>(&names.resolve(&p.joint_state_topic), p.state_qos)?;
+        let s =
+            transport.subscribe::<JointState>(&names.resolve(&p.joint_state_topic), p.state_qos)?;
         streams.push(s.map(Input::Joints).boxed());
     }
     if p.observation != ObservationMode::State {
@@ -403,16 +419,19 @@ fn spawn_planner<T: Transport, P: Planner + Send + 'static>(
         .spawn(move || {
             let p = &c.params;
             let replan_ns = (p.replan_period_s * 1e9) as i64;
-            let half_tick = (0.5e9 / p.rate_hz) as i64;
             let mut last: Option<i64> = None;
             let mut plans = 0;
             let mut latency = histogram();
             while !c.halt.load(Ordering::SeqCst) {
                 let now = c.clock.now_ns();
                 let fresh = !c.clock.waiting()
-                    && freshness(c.inputs.stamps(), c.inputs.needs_image(), now, p.input_timeout_s)
-                        == Freshness::Fresh;
-                let due = last.is_none_or(|t| now - t >= replan_ns - half_tick || now < t)
+                    && freshness(
+                        c.inputs.stamps(),
+                        c.inputs.needs_image(),
+                        now,
+                        p.input_timeout_s,
+                    ) == Freshness::Fresh;
+                let due = last.is_none_or(|t| now - t >= replan_ns || now < t)
                     || c.awaiting.load(Ordering::Relaxed);
                 if fresh && due {
                     let started = Instant::now();
@@ -442,7 +461,7 @@ fn spawn_planner<T: Transport, P: Planner + Send + 'static>(
                 }
                 // Sleep to the next plan when one was made; poll briefly while waiting.
                 let wait_ns = match last {
-                    Some(t) if fresh => (t + replan_ns - half_tick - c.clock.now_ns()).clamp(0, 5_000_000),
+                    Some(t) if fresh => (t + replan_ns - c.clock.now_ns()).clamp(0, 5_000_000),
                     _ => 1_000_000,
                 };
                 std::thread::park_timeout(StdDuration::from_nanos(wait_ns.max(100_000) as u64));
@@ -490,7 +509,10 @@ fn spawn_publisher<T: Transport>(
                     last_hold = o.hold_tick;
                     match o.hold_why {
                         Some(HoldWhy::Stale(f)) => {
-                            tracing::warn!("inputs not fresh ({}): holding position", describe(&p, f))
+                            tracing::warn!(
+                                "inputs not fresh ({}): holding position",
+                                describe(&p, f)
+                            )
                         }
                         _ => tracing::warn!("policy output refused: holding position"),
                     }
@@ -556,10 +578,9 @@ fn describe(p: &NodeParams, f: Freshness) -> String {
             topic(i),
             p.input_timeout_s
         ),
-        Freshness::ClockJumpedBack(i) => format!(
-            "the clock jumped back behind the last {} message",
-            topic(i)
-        ),
+        Freshness::ClockJumpedBack(i) => {
+            format!("the clock jumped back behind the last {} message", topic(i))
+        }
         _ => "waiting".into(),
     }
 }

@@ -91,6 +91,12 @@ pub struct PolicyConfig {
     pub dy0: f64,
 }
 
+/// Bounds on model sizes (a network the node can run in a control loop is far smaller).
+pub const MAX_DOF: usize = 64;
+pub const MAX_IMAGE_SIDE: usize = 1024;
+pub const MAX_WIDTH: usize = 8192;
+pub const MAX_LAYERS: usize = 16;
+
 fn default_traj_scale() -> f64 {
     10.0
 }
@@ -117,6 +123,38 @@ impl PolicyConfig {
         };
         pos("dof", self.dof)?;
         pos("input_size", self.input_size)?;
+        // Upper bounds, checked before any tensor is allocated from these sizes.
+        let image = self.encoder != EncoderKind::Mlp;
+        let max_input = if image { MAX_IMAGE_SIDE } else { MAX_WIDTH };
+        for (k, v, hi) in [
+            ("dof", self.dof, MAX_DOF),
+            ("input_size", self.input_size, max_input),
+            ("state_size", self.state_size, MAX_WIDTH),
+        ] {
+            if v > hi {
+                return Err(Error::invalid(
+                    format!("model.{k}"),
+                    format!("{v} is above the bound {hi}"),
+                ));
+            }
+        }
+        for (k, widths) in [
+            ("encoder_hidden", &self.encoder_hidden),
+            ("head_hidden", &self.head_hidden),
+        ] {
+            if widths.len() > MAX_LAYERS {
+                return Err(Error::invalid(
+                    format!("model.{k}"),
+                    format!("{} layers, above the bound {MAX_LAYERS}", widths.len()),
+                ));
+            }
+            if let Some(i) = widths.iter().position(|&h| h > MAX_WIDTH) {
+                return Err(Error::invalid(
+                    format!("model.{k}[{i}]"),
+                    format!("{} is above the bound {MAX_WIDTH}", widths[i]),
+                ));
+            }
+        }
         if self.encoder == EncoderKind::CnnState {
             pos("state_size", self.state_size)?;
             if self.encoder_hidden.is_empty() {

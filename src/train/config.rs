@@ -48,6 +48,19 @@ pub struct DataConfig {
 }
 
 impl RunConfig {
+    /// Seconds one plan of this model spans, when training fixed it: a model cloned from bags
+    /// with `target: next_k` learned k samples at `bag_data.rate_hz`. The node samples its
+    /// plans in time, so it plays the motion at the trained speed whatever its own rate.
+    pub fn plan_duration_s(&self) -> Option<f64> {
+        match &self.bag_data {
+            Some(b) => match b.target {
+                crate::data::bag_dataset::Target::NextK { k } => Some(k as f64 / b.rate_hz),
+                _ => None,
+            },
+            None => None,
+        }
+    }
+
     /// Reads and validates a run config; errors name the file and the key.
     pub fn load(path: &Path) -> Result<Self> {
         crate::yaml::load_checked(path, Self::validate)

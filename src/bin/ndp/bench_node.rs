@@ -5,7 +5,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-
 use anyhow::Result;
 use ndp_ros::dmp::DmpConfig;
 use ndp_ros::msgs::{Header, JointState, Time};
