@@ -18,6 +18,7 @@ pub mod plot; // PNG plots: trajectories over images, learning curves
 pub mod policy; // the NDP network and baselines (candle-nn)
 pub mod record; // recording live topics into MCAP bags without ROS
 pub mod ros; // transports (embedded DDS, r2r, in-memory), --ros-args, parameters
+pub mod throttle; // log gates: one line per interval, with a count of the rest
 pub mod train; // behaviour cloning, evaluation, checkpoints, metrics
 pub mod yaml; // YAML configs with errors naming file and key
 

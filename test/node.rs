@@ -398,11 +398,14 @@ fn the_run_loop_publishes_over_a_transport() {
     let first = futures::executor::block_on(cmds.next()).unwrap();
     assert_eq!(first.joint_names, JOINTS);
     assert_eq!(first.points.len(), 10, "twice the replan period");
-    for (pt, w) in first.points.iter().zip(&want) {
-        for j in 0..3 {
-            assert!((pt.positions[j] - w[j]).abs() < 1e-12);
-        }
-    }
+    // The rollout, fast-forwarded by the whole ticks the planner thread took (0 to 2 here).
+    let fits = |skip: usize| {
+        first.points.iter().enumerate().all(|(i, pt)| {
+            let w = &want[(i + skip).min(want.len() - 1)];
+            (0..3).all(|j| (pt.positions[j] - w[j]).abs() < 1e-12)
+        })
+    };
+    assert!((0..=2).any(fits), "{:?} vs {want:?}", first.points);
     assert!((first.points[0].time_from_start.as_secs_f64() - 1.0 / 500.0).abs() < 1e-9);
     let plan = futures::executor::block_on(plans.next()).unwrap();
     assert_eq!(plan.y0, [0.1, 0.2, 0.3]);

@@ -359,3 +359,53 @@ fn the_motion_in_seconds_does_not_depend_on_the_controller_rate() {
     }
     assert!(at(&slow, 0.4)[0] > 0.5, "it moved: {:?}", at(&slow, 0.4));
 }
+
+/// The deployment contract: a model cloned from bags records its time scale, joint order,
+/// observation and dy0 convention; the node refuses what does not match, naming both sides.
+#[test]
+fn deploy_yaml_carries_the_contract_and_the_node_checks_it() {
+    use ndp_ros::node::planner::check_deployment;
+    use ndp_ros::policy::deployment::{Deployment, Dy0, ObservationKind};
+    use ndp_ros::train::RunConfig;
+    let mut cfg = RunConfig::load(std::path::Path::new("config/bc_reach_bag.yaml")).unwrap();
+    let d = cfg.deployment();
+    assert_eq!(d.plan_duration_s, Some(0.25), "k = 5 samples at 20 Hz");
+    assert_eq!(d.joint_names, ["hand_x", "hand_y", "hand_z"]);
+    assert_eq!(d.observation, ObservationKind::Vector);
+    assert_eq!(d.dy0, Dy0::Constant(cfg.model.dy0));
+    // Written beside the weights and read back.
+    let dir = tempfile::tempdir().unwrap();
+    d.save(dir.path()).unwrap();
+    assert_eq!(Deployment::load(dir.path()).unwrap(), Some(d.clone()));
+    // A vector-observation model: the node says what it lacks.
+    let mut m = ParamMap::new();
+    m.insert(
+        "checkpoint".into(),
+        ParamValue::String(dir.path().display().to_string()),
+    );
+    m.insert(
+        "joint_names".into(),
+        ParamValue::StringArray(vec!["hand_y".into(), "hand_x".into(), "hand_z".into()]),
+    );
+    let p = NodeParams::from_map(&m).unwrap();
+    let e = check_deployment(&d, &p).unwrap_err().to_string();
+    assert!(
+        e.contains("parameter observation") && e.contains("Vector"),
+        "{e}"
+    );
+    // A state model trained on another joint order: refused, both orders named.
+    cfg.bag_data.as_mut().unwrap().observation = ndp_ros::data::bag_dataset::Observation::State;
+    let d = cfg.deployment();
+    let e = check_deployment(&d, &p).unwrap_err().to_string();
+    assert!(
+        e.contains("parameter joint_names") && e.contains("hand_y") && e.contains("deploy.yaml"),
+        "{e}"
+    );
+    // A corrupt contract is an error naming the file.
+    std::fs::write(dir.path().join("deploy.yaml"), "format: 1\ntrainer: x\nplan_duration_s: -3\ndy0: measured\naction: positions\nobservation: state\n").unwrap();
+    let e = Deployment::load(dir.path()).unwrap_err().to_string();
+    assert!(
+        e.contains("deploy.yaml") && e.contains("plan_duration_s"),
+        "{e}"
+    );
+}

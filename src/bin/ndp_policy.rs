@@ -9,9 +9,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use candle_core::Device;
-use ndp_ros::node::planner::PolicyPlanner;
+use ndp_ros::node::planner::{check_deployment, PolicyPlanner};
 use ndp_ros::node::run::run;
 use ndp_ros::node::{Controller, NodeParams};
+use ndp_ros::policy::deployment::Deployment;
 use ndp_ros::ros::args::RosArgs;
 use ndp_ros::ros::names::NameResolver;
 use ndp_ros::ros::Transport;
@@ -88,10 +89,19 @@ fn serve<T: Transport>(transport: Arc<T>, names: &NameResolver) -> Result<()> {
     let mut params = NodeParams::from_map(transport.parameters())?;
     let (cfg, policy, _) = checkpoint::load(&params.checkpoint, &Device::Cpu)
         .with_context(|| format!("parameter checkpoint `{}`", params.checkpoint.display()))?;
-    let from = params.resolve_timing(cfg.plan_duration_s(), cfg.dmp.t);
-    if cfg.plan_duration_s().is_none()
-        && params.plan_duration_s == cfg.dmp.t as f64 / params.rate_hz
-    {
+    let deploy = match Deployment::load(&params.checkpoint)? {
+        Some(d) => d,
+        None => {
+            tracing::warn!(
+                "{}: no deploy.yaml (trained before the deployment contract): derived from config.yaml",
+                params.checkpoint.display()
+            );
+            cfg.deployment()
+        }
+    };
+    check_deployment(&deploy, &params)?;
+    let from = params.resolve_timing(deploy.plan_duration_s, cfg.dmp.t);
+    if from.starts_with("dmp.t") {
         tracing::warn!(
             "plan duration {:.3} s from {from}: set plan_duration_s to the seconds the model was trained to cover, or it plays at the node's rate",
             params.plan_duration_s
@@ -100,7 +110,8 @@ fn serve<T: Transport>(transport: Arc<T>, names: &NameResolver) -> Result<()> {
         tracing::info!("plan duration {:.3} s from {from}", params.plan_duration_s);
     }
     let planner = PolicyPlanner::new(policy, &params)?;
-    let ctl = Controller::new(params, planner, &cfg.dmp, cfg.model.input_size)?;
+    let mut ctl = Controller::new(params, planner, &cfg.dmp, cfg.model.input_size)?;
+    ctl.set_dy0(deploy.dy0);
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))

@@ -93,6 +93,11 @@ impl<P: Planner> Controller<P> {
         })
     }
 
+    /// How plans set the DMP's initial velocity (the checkpoint's deploy.yaml says).
+    pub fn set_dy0(&mut self, dy0: super::plan_maker::Dy0) {
+        self.maker.set_dy0(dy0);
+    }
+
     pub fn on_joint_state(&mut self, msg: &JointState, now: Time) {
         self.inputs.on_joint_state(msg, now.nanos());
     }

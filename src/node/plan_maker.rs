@@ -7,6 +7,7 @@ use super::observe::{JointSnapshot, Reject};
 use super::plan::Plan;
 use crate::dmp::{DmpConfig, DmpStepper};
 use crate::error::Result;
+pub use crate::policy::deployment::Dy0;
 
 /// What the policy sees at a planning tick.
 pub struct PlanInput<'a> {
@@ -28,6 +29,7 @@ pub struct PlanMaker<P> {
     duration_s: f64,
     image_side: usize,
     seq: u64,
+    dy0: Dy0,
 }
 
 impl<P: Planner> PlanMaker<P> {
@@ -46,7 +48,13 @@ impl<P: Planner> PlanMaker<P> {
             duration_s,
             image_side,
             seq: 0,
+            dy0: Dy0::Measured,
         }
+    }
+
+    /// How each plan's initial velocity is set: as the model was trained (deploy.yaml).
+    pub fn set_dy0(&mut self, dy0: Dy0) {
+        self.dy0 = dy0;
     }
 
     pub fn duration_s(&self) -> f64 {
@@ -101,12 +109,16 @@ impl<P: Planner> PlanMaker<P> {
         if g.iter().chain(&w).any(|v| !(*v as f32).is_finite()) {
             return Err(Reject::PolicyOutput("NaN or Inf in g or w".into()));
         }
-        // The DMP starts from the measured velocity, in DMP time units.
-        let dy0: Vec<f64> = state
-            .velocities
-            .iter()
-            .map(|v| v * self.duration_s)
-            .collect();
+        // The DMP's initial velocity in DMP time units: measured, or the training constant.
+        let dy0: Vec<f64> = match self.dy0 {
+            Dy0::Measured => state
+                .velocities
+                .iter()
+                .map(|v| v * self.duration_s)
+                .collect(),
+            Dy0::Constant(c) => vec![c; d],
+        };
+        let dy0_per_s: Vec<f64> = dy0.iter().map(|v| v / self.duration_s).collect();
         self.stepper
             .reset(&state.positions, &dy0, &g, &w)
             .map_err(|e| Reject::PolicyOutput(e.to_string()))?;
@@ -117,7 +129,7 @@ impl<P: Planner> PlanMaker<P> {
             &mut self.stepper,
             self.dmp.t * self.dmp.substeps,
             &state.positions,
-            &state.velocities,
+            &dy0_per_s,
             &g,
             &w,
         );

@@ -5,6 +5,7 @@ use candle_core::{Device, Tensor};
 use super::params::{NodeParams, ObservationMode};
 use super::plan_maker::{PlanInput, Planner};
 use crate::error::{Error, Result};
+use crate::policy::deployment::Deployment;
 use crate::policy::{EncoderKind, ModelKind, Policy};
 
 pub struct PolicyPlanner {
@@ -12,6 +13,53 @@ pub struct PolicyPlanner {
     mode: ObservationMode,
     with_velocities: bool,
     device: Device,
+}
+
+/// Checks a model's deployment contract against the node's parameters; errors name both
+/// sides (the parameter and deploy.yaml's key).
+pub fn check_deployment(d: &Deployment, params: &NodeParams) -> Result<()> {
+    use crate::policy::deployment::{Action, ObservationKind as K};
+    let ckpt = params.checkpoint.display();
+    let fits = matches!(
+        (params.observation, d.observation),
+        (ObservationMode::State, K::State | K::Positions)
+            | (ObservationMode::Image, K::Image)
+            | (ObservationMode::Both, K::ImageState | K::ImagePositions)
+    );
+    if !fits {
+        let hint = match d.observation {
+            K::State | K::Positions => "state",
+            K::Image => "image",
+            K::ImageState | K::ImagePositions => "both",
+            K::Vector => "(none yet: the node has no vector observation input; this model reads a simulator's observation vector)",
+        };
+        return Err(Error::invalid(
+            "parameter observation",
+            format!(
+                "{:?}, but {ckpt}/deploy.yaml says the model reads observation: {:?}; set observation: {hint}",
+                params.observation, d.observation
+            ),
+        ));
+    }
+    if d.action != Action::Positions {
+        return Err(Error::invalid(
+            "parameter checkpoint",
+            format!(
+                "{ckpt}/deploy.yaml action: {:?}: the node commands joint positions",
+                d.action
+            ),
+        ));
+    }
+    if !d.joint_names.is_empty() && d.joint_names != params.joint_names {
+        return Err(Error::invalid(
+            "parameter joint_names",
+            format!(
+                "{:?}, but the model in {ckpt} was trained on {:?} (deploy.yaml joint_names; same names, same order)",
+                params.joint_names, d.joint_names
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl PolicyPlanner {

@@ -1,8 +1,9 @@
 //! The node over a transport, as four threads:
 //! - inputs: the subscriptions; each message is checked and stored in its latest-value slot
 //!   with a receipt stamp on the node clock (monotonic, or /clock in sim time);
-//! - planner: every replan period, a snapshot of the inputs -> image preprocessing -> the
-//!   network -> a plan, handed over through a triple buffer (and the DmpPlan published);
+//! - planner: on the executor's request (every replan period, at a tick), a snapshot of the
+//!   inputs -> image preprocessing -> the network -> a plan stamped with that tick, handed
+//!   over through a triple buffer (and the DmpPlan published);
 //! - executor (the caller's thread, deadline-scheduled at rate_hz): takes the newest plan,
 //!   samples it, clamps, keeps the watchdog, and fills a preallocated outgoing slot. It
 //!   allocates, logs and waits on nothing;
@@ -12,7 +13,7 @@
 //! All stop together: on `stop` the executor ends, the planner and input threads are joined,
 //! and the publisher sends one final hold at rest.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration as StdDuration, Instant};
@@ -99,6 +100,16 @@ impl<T: Transport> NodeClock<T> {
         }
     }
 
+    /// Node time of a wall-clock instant: the instant's own time in wall-time mode (so ticks
+    /// sample plans at their nominal times, free of wake-up jitter), now in sim time.
+    pub fn at(&self, t: Instant) -> i64 {
+        if self.sim {
+            self.now_ns()
+        } else {
+            1_000_000_000 + t.saturating_duration_since(self.epoch).as_nanos() as i64
+        }
+    }
+
     /// Sim time with no /clock received yet.
     pub fn waiting(&self) -> bool {
         self.sim && self.now_ns() == 0
@@ -174,7 +185,8 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
         p.horizon_s,
     );
     let halt = Arc::new(AtomicBool::new(false));
-    let awaiting = Arc::new(AtomicBool::new(false));
+    // A plan request: the tick time (node clock) the planner stamps the plan with; 0: none.
+    let request = Arc::new(AtomicI64::new(0));
     let published = Arc::new(AtomicU64::new(0));
     let (plan_in, mut plan_out) = triple_buffer(&Plan::default());
     let mut exec = executor(&p);
@@ -192,12 +204,11 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
         dmp,
         params: p.clone(),
         inputs: inputs.clone(),
-        clock: clock.clone(),
         transport: transport.clone(),
         plan_in,
         plan_pub,
         halt: halt.clone(),
-        awaiting: awaiting.clone(),
+        request: request.clone(),
     })?;
     let publisher = spawn_publisher(
         out,
@@ -208,6 +219,15 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
         published.clone(),
         halt.clone(),
     )?;
+    if p.realtime_priority > 0 {
+        match realtime(p.realtime_priority as i32) {
+            Ok(()) => tracing::info!("executor thread: SCHED_FIFO priority {}", p.realtime_priority),
+            Err(e) => tracing::warn!(
+                "parameter realtime_priority {}: SCHED_FIFO refused ({e}); running with normal scheduling (grant CAP_SYS_NICE or an rtprio limit)",
+                p.realtime_priority
+            ),
+        }
+    }
     let period = StdDuration::from_secs_f64(1.0 / p.rate_hz);
     let mut stats = RunStats::default();
     let mut deadline = Instant::now() + period;
@@ -215,10 +235,16 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
     let mut hold_why = None;
     let mut resume_tick = 0;
     let mut logged_waiting = false;
+    let mut last_request: Option<i64> = None;
+    let replan_ns = (p.replan_period_s * 1e9) as i64;
+    let half_tick = (0.5e9 / p.rate_hz) as i64;
+    // While holding on stale inputs that are fresh again, ask again this often.
+    let retry_ns = replan_ns.min((10e9 / p.rate_hz) as i64);
     while !stop.load(Ordering::SeqCst) && max_ticks.is_none_or(|m| stats.ticks < m) {
         let started = Instant::now();
         stats.ticks += 1;
-        let now = clock.now_ns();
+        // The tick's nominal time (its deadline), not the jittered wake-up.
+        let now = clock.at(deadline - period);
         if clock.waiting() {
             if !logged_waiting {
                 tracing::warn!("use_sim_time is set and no /clock has arrived: publishing nothing until it does");
@@ -232,7 +258,25 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
                 plan_out.output_buffer(),
                 &inputs.rejects,
             );
-            awaiting.store(exec.awaiting_plan(), Ordering::Relaxed);
+            // Plans are requested at tick boundaries: the plan's time 0 is this tick, so the
+            // executor's re-anchoring skips exactly the whole ticks the planning took.
+            let fresh = freshness(
+                inputs.stamps(),
+                inputs.needs_image(),
+                now,
+                p.input_timeout_s,
+            ) == Freshness::Fresh;
+            let since = last_request.map(|t| now - t);
+            let due = match since {
+                None => true,
+                Some(d) if d < 0 => true,
+                Some(d) => d >= replan_ns - half_tick || (exec.awaiting_plan() && d >= retry_ns),
+            };
+            if fresh && due {
+                request.store(now, Ordering::Release);
+                last_request = Some(now);
+                planner.thread().unpark();
+            }
             if tick.command {
                 hand_over(
                     &tick,
@@ -292,6 +336,20 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
     stats.published = published.load(Ordering::SeqCst);
     stats.rejects = inputs.rejects.counts();
     Ok(stats)
+}
+
+/// Real-time scheduling for the calling thread (the executor), as ros2_control asks for its
+/// update thread; the planner and publisher threads keep normal scheduling.
+fn realtime(priority: i32) -> std::io::Result<()> {
+    let param = libc::sched_param {
+        sched_priority: priority,
+    };
+    // SAFETY: sets the scheduling policy of the calling thread from a plain struct.
+    let rc = unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) };
+    if rc != 0 {
+        return Err(std::io::Error::from_raw_os_error(rc));
+    }
+    Ok(())
 }
 
 /// Copies what the tick produced into the outgoing slots (no allocation: same sizes).
@@ -402,15 +460,15 @@ struct PlannerCtx<T, P> {
     dmp: DmpConfig,
     params: NodeParams,
     inputs: Arc<Inputs>,
-    clock: Arc<NodeClock<T>>,
     transport: Arc<T>,
     plan_in: triple_buffer::Input<Plan>,
     plan_pub: Option<Box<dyn Publisher<DmpPlan>>>,
     halt: Arc<AtomicBool>,
-    awaiting: Arc<AtomicBool>,
+    request: Arc<AtomicI64>,
 }
 
-/// The planner thread: returns the plans made and the planning-latency histogram.
+/// The planner thread: plans when the executor asks; returns the plans made and the
+/// planning-latency histogram.
 fn spawn_planner<T: Transport, P: Planner + Send + 'static>(
     mut c: PlannerCtx<T, P>,
 ) -> Result<JoinHandle<(u64, Histogram<u64>)>> {
@@ -418,53 +476,35 @@ fn spawn_planner<T: Transport, P: Planner + Send + 'static>(
         .name("ndp-planner".into())
         .spawn(move || {
             let p = &c.params;
-            let replan_ns = (p.replan_period_s * 1e9) as i64;
-            let mut last: Option<i64> = None;
             let mut plans = 0;
             let mut latency = histogram();
             while !c.halt.load(Ordering::SeqCst) {
-                let now = c.clock.now_ns();
-                let fresh = !c.clock.waiting()
-                    && freshness(
-                        c.inputs.stamps(),
-                        c.inputs.needs_image(),
-                        now,
-                        p.input_timeout_s,
-                    ) == Freshness::Fresh;
-                let due = last.is_none_or(|t| now - t >= replan_ns || now < t)
-                    || c.awaiting.load(Ordering::Relaxed);
-                if fresh && due {
-                    let started = Instant::now();
-                    let buf = c.plan_in.input_buffer_mut();
-                    let made = match c.maker.make(&c.inputs, now, buf) {
-                        Ok(made) => made,
-                        Err(r) => {
-                            c.inputs.rejects.record(&r);
-                            true
-                        }
-                    };
-                    if made {
-                        let msg = c
-                            .plan_pub
-                            .as_ref()
-                            .map(|_| plan_message(p, &c.dmp, buf, c.transport.now()));
-                        c.plan_in.publish();
-                        latency.saturating_record(started.elapsed().as_nanos() as u64);
-                        plans += 1;
-                        last = Some(now);
-                        // The executor may be waiting for this plan: a stale hold ends on it.
-                        c.awaiting.store(false, Ordering::Relaxed);
-                        if let (Some(pp), Some(m)) = (&c.plan_pub, msg) {
-                            log_err(pp.publish(&m));
-                        }
+                let t0 = c.request.swap(0, Ordering::AcqRel);
+                if t0 == 0 {
+                    std::thread::park_timeout(StdDuration::from_millis(20));
+                    continue;
+                }
+                let started = Instant::now();
+                let buf = c.plan_in.input_buffer_mut();
+                let made = match c.maker.make(&c.inputs, t0, buf) {
+                    Ok(made) => made,
+                    Err(r) => {
+                        c.inputs.rejects.record(&r);
+                        true
+                    }
+                };
+                if made {
+                    let msg = c
+                        .plan_pub
+                        .as_ref()
+                        .map(|_| plan_message(p, &c.dmp, buf, c.transport.now()));
+                    c.plan_in.publish();
+                    latency.saturating_record(started.elapsed().as_nanos() as u64);
+                    plans += 1;
+                    if let (Some(pp), Some(m)) = (&c.plan_pub, msg) {
+                        log_err(pp.publish(&m));
                     }
                 }
-                // Sleep to the next plan when one was made; poll briefly while waiting.
-                let wait_ns = match last {
-                    Some(t) if fresh => (t + replan_ns - c.clock.now_ns()).clamp(0, 5_000_000),
-                    _ => 1_000_000,
-                };
-                std::thread::park_timeout(StdDuration::from_nanos(wait_ns.max(100_000) as u64));
             }
             (plans, latency)
         })

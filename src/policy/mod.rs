@@ -3,6 +3,7 @@
 
 pub mod cnn;
 pub mod config;
+pub mod deployment;
 pub mod mlp;
 pub mod model;
 pub mod seeded;

@@ -198,20 +198,24 @@ impl Transport for DdsTransport {
             .map_err(|e| dds_err(format!("subscribing to {topic}"), e))?;
         let sub = Arc::new(sub);
         let topic = topic.to_string();
+        // A flood of undecodable samples logs one line a second, with the count.
+        let gate = Arc::new(crate::throttle::Throttle::new(1.0));
         Ok(stream::unfold(sub, |sub| async move {
             let r = sub.async_take().await;
             Some((r, sub))
         })
         .filter_map(move |r| {
-            let topic = topic.clone();
+            let (topic, gate) = (topic.clone(), gate.clone());
             async move {
                 match r {
                     Ok((m, _info)) => Some(m),
                     Err(e) => {
-                        tracing::warn!(
-                            "{topic}: dropped an undecodable {} sample: {e:?}",
-                            M::ros_type()
-                        );
+                        if let Some(held) = gate.allow() {
+                            tracing::warn!(
+                                "{topic}: dropped an undecodable {} sample: {e:?} ({held} more not logged since the last line)",
+                                M::ros_type()
+                            );
+                        }
                         None
                     }
                 }

@@ -4,15 +4,30 @@
 //! own `ndp_ros_msgs/msg/DmpPlan`) goes through r2r's untyped (JSON) path, which needs its
 //! interface package built in the workspace.
 //!
-//! Only type-checked here (`--features r2r,r2r/doc-only`): this machine has no ROS to link.
+//! Threads: r2r's `Node` is not thread-safe, so one thread owns it: the spin thread, which runs
+//! `spin_once` and, between spins, the jobs other threads send it (creating subscriptions and
+//! publishers, at start-up). Nothing on the control loop's path waits for it: publishing goes
+//! straight to rcl (`rcl_publish` is thread-safe), and `now()` reads the system clock, or in
+//! sim time an atomic that the spin thread sets from /clock. Dropping the transport stops the
+//! spin thread and joins it; the node is finalised on that thread, before the process exits
+//! (a node left spinning while `exit` runs rcl's and Fast DDS's destructors aborted the
+//! process: `malloc_consolidate(): unaligned fastbin chunk detected`).
+//!
+//! Built and tested against a real ROS 2 Jazzy (`scripts/setup_ros.sh`, `scripts/test_r2r.sh`);
+//! `--features r2r,r2r/doc-only` type-checks it without one.
 
 use std::any::{Any, TypeId};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration as StdDuration;
+use std::thread::JoinHandle;
+use std::time::{Duration as StdDuration, SystemTime, UNIX_EPOCH};
 
 use futures::stream::{BoxStream, StreamExt};
+use futures::FutureExt;
 use r2r::builtin_interfaces::msg as r2r_builtin;
 use r2r::geometry_msgs::msg as r2r_geo;
+use r2r::rosgraph_msgs::msg as r2r_graph;
 use r2r::sensor_msgs::msg as r2r_sensor;
 use r2r::std_msgs::msg as r2r_std;
 use r2r::trajectory_msgs::msg as r2r_traj;
@@ -39,41 +54,130 @@ fn profile(q: Qos) -> r2r::QosProfile {
     }
 }
 
-/// A node on rcl, spun by its own thread.
+/// How long one `spin_once` waits for work: also the longest a job waits to run.
+const SPIN_TIMEOUT: StdDuration = StdDuration::from_millis(2);
+
+/// Work for the thread that owns the node.
+type Job = Box<dyn FnOnce(&mut r2r::Node) + Send>;
+
+/// A node on rcl, owned and spun by its own thread.
 pub struct R2rTransport {
-    node: Arc<Mutex<r2r::Node>>,
+    jobs: Mutex<mpsc::Sender<Job>>,
+    stop: Arc<AtomicBool>,
+    spin: Option<JoinHandle<()>>,
+    /// With use_sim_time: the latest /clock in nanoseconds (0 until the first, as rcl).
+    sim_clock: Option<Arc<AtomicI64>>,
     params: ParamMap,
     name: String,
 }
 
 impl R2rTransport {
     /// Creates the node; rcl has already applied `--ros-args` (name, namespace, parameters).
+    /// With the parameter `use_sim_time` true, `now()` follows /clock.
     pub fn new(name: &str, namespace: &str) -> Result<Self> {
         let ctx =
             r2r::Context::create().map_err(|e| r2r_err("creating the rcl context".into(), e))?;
-        let node = r2r::Node::create(ctx, name, namespace)
+        let mut node = r2r::Node::create(ctx, name, namespace)
             .map_err(|e| r2r_err(format!("creating node {namespace}/{name}"), e))?;
-        let params = node
+        let params: ParamMap = node
             .params
             .lock()
-            .expect("r2r params lock")
+            .map_err(|_| Error::invalid("r2r", "parameter table poisoned"))?
             .iter()
             .filter_map(|(k, p)| Some((k.clone(), convert_param(&p.value)?)))
             .collect();
         let name = node
             .fully_qualified_name()
             .unwrap_or_else(|_| name.to_string());
-        let node = Arc::new(Mutex::new(node));
-        let spun = node.clone();
-        std::thread::Builder::new()
+        let sim = matches!(params.get("use_sim_time"), Some(ParamValue::Bool(true)));
+        let clock = if sim {
+            // rclcpp's clock QoS: best effort, keep last 1 (matches reliable publishers too).
+            let q = r2r::QosProfile::default().keep_last(1).best_effort();
+            let s = node
+                .subscribe::<r2r_graph::Clock>("/clock", q)
+                .map_err(|e| r2r_err("subscribing to /clock".into(), e))?;
+            Some((s, Arc::new(AtomicI64::new(0))))
+        } else {
+            None
+        };
+        let sim_clock = clock.as_ref().map(|(_, t)| t.clone());
+        let (tx, rx) = mpsc::channel::<Job>();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let spin = std::thread::Builder::new()
             .name("r2r-spin".into())
-            .spawn(move || loop {
-                spun.lock()
-                    .expect("r2r node lock")
-                    .spin_once(StdDuration::from_millis(2));
-            })
+            .spawn(move || spin(node, rx, stopped, clock))
             .map_err(|e| Error::io("r2r spin thread", e))?;
-        Ok(R2rTransport { node, params, name })
+        if sim {
+            tracing::info!("{name}: use_sim_time: ROS time follows /clock");
+        }
+        Ok(R2rTransport {
+            jobs: Mutex::new(tx),
+            stop,
+            spin: Some(spin),
+            sim_clock,
+            params,
+            name,
+        })
+    }
+
+    /// Runs `f` on the node's thread and returns its result.
+    fn with_node<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut r2r::Node) -> R + Send + 'static,
+    ) -> Result<R> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move |node| {
+            let _ = tx.send(f(node));
+        });
+        let gone = || Error::invalid("r2r", "the node's spin thread has stopped");
+        self.jobs
+            .lock()
+            .map_err(|_| gone())?
+            .send(job)
+            .map_err(|_| gone())?;
+        rx.recv().map_err(|_| gone())
+    }
+}
+
+/// The spin thread: owns the node until `stop`, then finalises it here.
+fn spin(
+    mut node: r2r::Node,
+    jobs: mpsc::Receiver<Job>,
+    stop: Arc<AtomicBool>,
+    mut clock: Option<(
+        impl futures::Stream<Item = r2r_graph::Clock> + Unpin,
+        Arc<AtomicI64>,
+    )>,
+) {
+    while !stop.load(Ordering::Acquire) {
+        while let Ok(job) = jobs.try_recv() {
+            job(&mut node);
+        }
+        node.spin_once(SPIN_TIMEOUT);
+        if let Some((s, latest)) = &mut clock {
+            while let Some(Some(c)) = s.next().now_or_never() {
+                let t = Time {
+                    sec: c.clock.sec,
+                    nanosec: c.clock.nanosec,
+                };
+                latest.store(t.nanos(), Ordering::Release);
+            }
+        }
+    }
+    // Jobs sent after the stop get no answer (their senders see the channel closed).
+    drop(jobs);
+    drop(node);
+}
+
+impl Drop for R2rTransport {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(h) = self.spin.take() {
+            if h.join().is_err() {
+                tracing::error!("r2r spin thread panicked");
+            }
+        }
     }
 }
 
@@ -231,8 +335,9 @@ fn array_out(m: &Float64MultiArray) -> r2r_std::Float64MultiArray {
     }
 }
 
-/// r2r's publishers are not Send/Sync (they hold raw rcl pointers), but rcl_publish may be
-/// called from any thread; the mutex serialises our calls.
+/// r2r's publishers are Send but not Sync (they hold raw rcl pointers); `rcl_publish` may be
+/// called from any thread. The mutex only serialises the callers of one publisher (the node's
+/// publisher thread): the spin thread never takes it.
 struct Shared<P>(Mutex<P>);
 // SAFETY: rcl publishers are thread-safe for publishing; all access goes through the mutex.
 unsafe impl<P> Send for Shared<P> {}
@@ -251,7 +356,7 @@ impl<R: r2r::WrappedTypesupport + 'static, M: RosMessage> Publisher<M> for Typed
         self.inner
             .0
             .lock()
-            .expect("publisher lock")
+            .map_err(|_| Error::invalid("r2r", "publisher lock poisoned"))?
             .publish(&(self.convert)(msg))
             .map_err(|e| r2r_err(format!("publishing on {}", self.topic), e))
     }
@@ -269,110 +374,115 @@ impl<M: RosMessage> Publisher<M> for Untyped {
         self.inner
             .0
             .lock()
-            .expect("publisher lock")
+            .map_err(|_| Error::invalid("r2r", "publisher lock poisoned"))?
             .publish(v)
             .map_err(|e| r2r_err(format!("publishing on {}", self.topic), e))
     }
 }
 
+/// A typed subscription on the node's thread, converted to our message type.
+fn typed_stream<R, M>(
+    node: &mut r2r::Node,
+    topic: &str,
+    q: r2r::QosProfile,
+    convert: fn(R) -> M,
+) -> std::result::Result<BoxStream<'static, M>, r2r::Error>
+where
+    R: r2r::WrappedTypesupport + Send + 'static,
+    M: Send + 'static,
+{
+    Ok(node.subscribe::<R>(topic, q)?.map(convert).boxed())
+}
+
+/// A typed publisher on the node's thread.
+fn typed_publisher<R, M>(
+    node: &mut r2r::Node,
+    topic: &str,
+    q: r2r::QosProfile,
+    convert: fn(&M) -> R,
+) -> std::result::Result<Box<dyn Publisher<M>>, r2r::Error>
+where
+    R: r2r::WrappedTypesupport + 'static,
+    M: RosMessage,
+{
+    let inner = node.create_publisher::<R>(topic, q)?;
+    Ok(Box::new(Typed {
+        inner: Shared(Mutex::new(inner)),
+        convert,
+        topic: topic.to_string(),
+    }))
+}
+
 impl Transport for R2rTransport {
     fn subscribe<M: RosMessage>(&self, topic: &str, qos: Qos) -> Result<BoxStream<'static, M>> {
-        let mut node = self.node.lock().expect("r2r node lock");
         let q = profile(qos);
-        let err = |e| r2r_err(format!("subscribing to {topic} ({})", M::ros_type()), e);
-        if is::<M, JointState>() {
-            let s = node
-                .subscribe::<r2r_sensor::JointState>(topic, q)
-                .map_err(err)?;
-            return Ok(s.map(|m| cast::<JointState, M>(joint_state_in(m))).boxed());
-        }
-        if is::<M, Image>() {
-            let s = node.subscribe::<r2r_sensor::Image>(topic, q).map_err(err)?;
-            return Ok(s.map(|m| cast::<Image, M>(image_in(m))).boxed());
-        }
-        if is::<M, PoseStamped>() {
-            let s = node
-                .subscribe::<r2r_geo::PoseStamped>(topic, q)
-                .map_err(err)?;
-            return Ok(s.map(|m| cast::<PoseStamped, M>(pose_in(m))).boxed());
-        }
-        let s = node
-            .subscribe_untyped(topic, &M::ros_type(), q)
-            .map_err(err)?;
-        let topic = topic.to_string();
-        Ok(s.filter_map(move |r| {
-            let parsed = r
-                .map_err(|e| e.to_string())
-                .and_then(|v| serde_json::from_value::<M>(v).map_err(|e| e.to_string()));
-            if let Err(e) = &parsed {
-                tracing::warn!("{topic}: dropped a {} sample: {e}", M::ros_type());
+        let t = topic.to_string();
+        let made = self.with_node(move |node| {
+            if is::<M, JointState>() {
+                return typed_stream(node, &t, q, |m| cast::<JointState, M>(joint_state_in(m)));
             }
-            futures::future::ready(parsed.ok())
-        })
-        .boxed())
+            if is::<M, Image>() {
+                return typed_stream(node, &t, q, |m| cast::<Image, M>(image_in(m)));
+            }
+            if is::<M, PoseStamped>() {
+                return typed_stream(node, &t, q, |m| cast::<PoseStamped, M>(pose_in(m)));
+            }
+            let s = node.subscribe_untyped(&t, &M::ros_type(), q)?;
+            Ok(s.filter_map(move |r| {
+                let parsed = r
+                    .map_err(|e| e.to_string())
+                    .and_then(|v| serde_json::from_value::<M>(v).map_err(|e| e.to_string()));
+                if let Err(e) = &parsed {
+                    tracing::warn!("{t}: dropped a {} sample: {e}", M::ros_type());
+                }
+                futures::future::ready(parsed.ok())
+            })
+            .boxed())
+        })?;
+        made.map_err(|e| r2r_err(format!("subscribing to {topic} ({})", M::ros_type()), e))
     }
 
     fn publisher<M: RosMessage>(&self, topic: &str, qos: Qos) -> Result<Box<dyn Publisher<M>>> {
-        let mut node = self.node.lock().expect("r2r node lock");
         let q = profile(qos);
-        let err = |e| r2r_err(format!("publishing on {topic} ({})", M::ros_type()), e);
         let t = topic.to_string();
         fn via<A: 'static, B: 'static, R>(f: fn(&B) -> R) -> impl Fn(&A) -> R {
             move |a: &A| f((a as &dyn Any).downcast_ref::<B>().expect("TypeId checked"))
         }
-        if is::<M, JointTrajectory>() {
-            let inner = node
-                .create_publisher::<r2r_traj::JointTrajectory>(topic, q)
-                .map_err(err)?;
-            let convert: fn(&M) -> r2r_traj::JointTrajectory =
-                |m| via::<M, JointTrajectory, _>(trajectory_out)(m);
-            return Ok(Box::new(Typed {
+        let made = self.with_node(move |node| {
+            if is::<M, JointTrajectory>() {
+                let convert: fn(&M) -> r2r_traj::JointTrajectory =
+                    |m| via::<M, JointTrajectory, _>(trajectory_out)(m);
+                return typed_publisher(node, &t, q, convert);
+            }
+            if is::<M, Float64MultiArray>() {
+                let convert: fn(&M) -> r2r_std::Float64MultiArray =
+                    |m| via::<M, Float64MultiArray, _>(array_out)(m);
+                return typed_publisher(node, &t, q, convert);
+            }
+            if is::<M, PoseStamped>() {
+                let convert: fn(&M) -> r2r_geo::PoseStamped =
+                    |m| via::<M, PoseStamped, _>(pose_out)(m);
+                return typed_publisher(node, &t, q, convert);
+            }
+            let inner = node.create_publisher_untyped(&t, &M::ros_type(), q)?;
+            Ok(Box::new(Untyped {
                 inner: Shared(Mutex::new(inner)),
-                convert,
                 topic: t,
-            }));
-        }
-        if is::<M, Float64MultiArray>() {
-            let inner = node
-                .create_publisher::<r2r_std::Float64MultiArray>(topic, q)
-                .map_err(err)?;
-            let convert: fn(&M) -> r2r_std::Float64MultiArray =
-                |m| via::<M, Float64MultiArray, _>(array_out)(m);
-            return Ok(Box::new(Typed {
-                inner: Shared(Mutex::new(inner)),
-                convert,
-                topic: t,
-            }));
-        }
-        if is::<M, PoseStamped>() {
-            let inner = node
-                .create_publisher::<r2r_geo::PoseStamped>(topic, q)
-                .map_err(err)?;
-            let convert: fn(&M) -> r2r_geo::PoseStamped = |m| via::<M, PoseStamped, _>(pose_out)(m);
-            return Ok(Box::new(Typed {
-                inner: Shared(Mutex::new(inner)),
-                convert,
-                topic: t,
-            }));
-        }
-        let inner = node
-            .create_publisher_untyped(topic, &M::ros_type(), q)
-            .map_err(err)?;
-        Ok(Box::new(Untyped {
-            inner: Shared(Mutex::new(inner)),
-            topic: t,
-        }))
+            }) as Box<dyn Publisher<M>>)
+        })?;
+        made.map_err(|e| r2r_err(format!("publishing on {topic} ({})", M::ros_type()), e))
     }
 
+    /// No lock: the system clock (what rcl's ROS clock reads without sim time), or the latest
+    /// /clock that the spin thread stored.
     fn now(&self) -> Time {
-        let node = self.node.lock().expect("r2r node lock");
-        let clock = node.get_ros_clock();
-        let now = clock
-            .lock()
-            .expect("clock lock")
-            .get_now()
+        if let Some(sim) = &self.sim_clock {
+            return Time::from_nanos(sim.load(Ordering::Acquire));
+        }
+        let d = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        Time::from_nanos(now.as_nanos() as i64)
+        Time::from_nanos(d.as_nanos() as i64)
     }
 
     fn parameters(&self) -> &ParamMap {

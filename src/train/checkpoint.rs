@@ -1,5 +1,5 @@
 //! Checkpoints: `model.safetensors` (parameters named by VarBuilder path) beside the
-//! `config.yaml` that made them. Both are written atomically; loading checks every tensor.
+//! `config.yaml` that made them and `deploy.yaml`, the contract the node checks. Both are written atomically; loading checks every tensor.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -40,7 +40,8 @@ pub fn save(run: &Path, cfg: &RunConfig, varmap: &VarMap) -> Result<()> {
         msg: format!("serialising: {e}"),
     })?;
     write_atomic(&weights, &bytes)?;
-    write_atomic(&run.join(CONFIG), cfg.to_yaml().as_bytes())
+    write_atomic(&run.join(CONFIG), cfg.to_yaml().as_bytes())?;
+    cfg.deployment().save(run)
 }
 
 /// Loads `run/config.yaml` and `run/model.safetensors` into a policy.

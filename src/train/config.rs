@@ -48,6 +48,51 @@ pub struct DataConfig {
 }
 
 impl RunConfig {
+    /// The deployment contract of a model trained from this config (src/policy/deployment.rs).
+    pub fn deployment(&self) -> crate::policy::deployment::Deployment {
+        use crate::data::bag_dataset::Observation as O;
+        use crate::policy::deployment::{Action, Deployment, Dy0, ObservationKind as K, FORMAT};
+        let m = &self.model;
+        let observation = match (&self.bag_data, m.encoder) {
+            (Some(b), _) => match b.observation {
+                O::State => K::State,
+                O::Positions => K::Positions,
+                O::Topic => K::Vector,
+                O::Image => K::Image,
+                O::ImageState => K::ImageState,
+                O::ImagePositions => K::ImagePositions,
+            },
+            (None, EncoderKind::DigitCnn) => K::Image,
+            (None, EncoderKind::CnnState) if m.state_size == m.dof => K::ImagePositions,
+            (None, EncoderKind::CnnState) => K::ImageState,
+            (None, EncoderKind::Mlp) if m.input_size == m.dof => K::Positions,
+            (None, EncoderKind::Mlp) if m.input_size == 2 * m.dof => K::State,
+            (None, EncoderKind::Mlp) => K::Vector,
+        };
+        let trainer = match (&self.bag_data, &self.data) {
+            (Some(_), _) => "bc-bag",
+            (None, Some(_)) => "bc-digits",
+            _ => "init",
+        };
+        Deployment {
+            format: FORMAT,
+            trainer: trainer.into(),
+            plan_duration_s: self.plan_duration_s(),
+            // Behaviour cloning rolls every target out from the config's constant dy0.
+            dy0: Dy0::Constant(m.dy0),
+            action: Action::Positions,
+            observation,
+            joint_names: self
+                .bag_data
+                .as_ref()
+                .map(|b| b.joints.clone())
+                .unwrap_or_default(),
+            image_side: (m.encoder != EncoderKind::Mlp).then_some(m.input_size),
+            vector_size: (observation == K::Vector).then_some(m.input_size),
+            normalization: None,
+        }
+    }
+
     /// Seconds one plan of this model spans, when training fixed it: a model cloned from bags
     /// with `target: next_k` learned k samples at `bag_data.rate_hz`. The node samples its
     /// plans in time, so it plays the motion at the trained speed whatever its own rate.

@@ -39,6 +39,9 @@ pub enum BenchCmd {
         /// The planning network: state (MLP) or image (CNN on 640x480 rgb8 frames at 30 Hz).
         #[arg(long, default_value = "state")]
         model: String,
+        /// SCHED_FIFO priority of the executor thread (0: normal scheduling).
+        #[arg(long, default_value_t = 0)]
+        rt: usize,
     },
     /// Observation-to-command latency over the embedded DDS transport (loopback only).
     #[cfg(feature = "dds")]
@@ -109,7 +112,8 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
             rate,
             seconds,
             model,
-        } => crate::bench_node::jitter(json, rate, seconds, &model),
+            rt,
+        } => crate::bench_node::jitter(json, rate, seconds, &model, rt),
         #[cfg(feature = "dds")]
         BenchCmd::Latency {
             json,

@@ -116,7 +116,7 @@ fn us(h: &hdrhistogram::Histogram<u64>, q: f64) -> f64 {
 /// (randomly initialised) network planning: `state` (the 7-DoF MLP of config/state_ndp.yaml,
 /// joint states at 200 Hz) or `image` (the digit CNN on 640x480 rgb8 frames at 30 Hz, joint
 /// states at 200 Hz). Tick lateness, executor compute, planning latency, memory.
-pub fn jitter(as_json: bool, rate: f64, seconds: f64, model: &str) -> Result<()> {
+pub fn jitter(as_json: bool, rate: f64, seconds: f64, model: &str, rt: usize) -> Result<()> {
     let mut cfg: ndp_ros::train::RunConfig = ndp_ros::yaml::parse(
         crate::bench_dds::STATE_CONFIG,
         "config/state_ndp.yaml".as_ref(),
@@ -141,6 +141,7 @@ pub fn jitter(as_json: bool, rate: f64, seconds: f64, model: &str) -> Result<()>
         ("position_min", ParamValue::DoubleArray(vec![-3.0; d])),
         ("position_max", ParamValue::DoubleArray(vec![3.0; d])),
         ("velocity_max", ParamValue::DoubleArray(vec![2.0; d])),
+        ("realtime_priority", ParamValue::Integer(rt as i64)),
     ];
     if image {
         extra.push(("observation", ParamValue::String("image".into())));
@@ -186,7 +187,7 @@ pub fn jitter(as_json: bool, rate: f64, seconds: f64, model: &str) -> Result<()>
     report(
         as_json,
         &json!({
-            "model": model, "rate_hz": rate, "seconds": seconds, "ticks": stats.ticks,
+            "model": model, "realtime_priority": rt, "rate_hz": rate, "seconds": seconds, "ticks": stats.ticks,
             "missed_ticks": stats.missed_ticks,
             "lateness_us_p50": us(&stats.lateness_ns, 0.5), "lateness_us_p99": us(&stats.lateness_ns, 0.99),
             "lateness_us_max": stats.lateness_ns.max() as f64 / 1e3,
