@@ -103,7 +103,7 @@ fn executor_ticks_allocate_nothing_while_plans_arrive() {
     let mut now = 0;
     let fresh = |now: i64| Stamps {
         state: now,
-        image: NEVER,
+        obs: NEVER,
     };
     for _ in 0..100 {
         now += 1_000_000;

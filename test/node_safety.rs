@@ -409,3 +409,35 @@ fn deploy_yaml_carries_the_contract_and_the_node_checks_it() {
         "{e}"
     );
 }
+
+/// `observation: vector`: the Float64MultiArray observation is checked (finite, bounded) and
+/// both it and the joint state must be fresh before a plan.
+#[test]
+fn vector_observations_are_checked_and_required() {
+    use ndp_ros::msgs::Float64MultiArray;
+    struct Sees(Vec<f64>);
+    impl Planner for Sees {
+        fn plan(&mut self, input: &PlanInput) -> ndp_ros::Result<(Vec<f64>, Vec<f64>)> {
+            self.0 = input.vector.expect("a vector").to_vec();
+            Ok((vec![0.0; 2], vec![0.0; 8]))
+        }
+    }
+    let p = params(&[("observation", ParamValue::String("vector".into()))]);
+    let mut c = Controller::new(p, Sees(vec![]), &dmp(), 0).unwrap();
+    let v = |data: Vec<f64>| Float64MultiArray {
+        data,
+        ..Default::default()
+    };
+    c.on_joint_state(&js(&[0.0, 0.0]), ms(0));
+    assert!(!c.tick(ms(1)).command, "no vector yet");
+    c.on_vector(&v(vec![1.0, f64::NAN]), ms(2));
+    c.on_vector(&v(vec![0.5; 100_000]), ms(2));
+    c.on_vector(&v(vec![]), ms(2));
+    assert!(!c.tick(ms(3)).command);
+    assert_eq!(c.rejects().count("non_finite"), 1);
+    assert_eq!(c.rejects().count("too_large"), 1);
+    assert_eq!(c.rejects().count("malformed"), 1);
+    c.on_vector(&v(vec![0.25, -0.5, 3.0]), ms(4));
+    assert!(c.tick(ms(5)).command);
+    assert_eq!(c.planner().0, [0.25, -0.5, 3.0]);
+}

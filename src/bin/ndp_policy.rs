@@ -109,7 +109,8 @@ fn serve<T: Transport>(transport: Arc<T>, names: &NameResolver) -> Result<()> {
     } else {
         tracing::info!("plan duration {:.3} s from {from}", params.plan_duration_s);
     }
-    let planner = PolicyPlanner::new(policy, &params)?;
+    let mut planner = PolicyPlanner::new(policy, &params)?;
+    planner.set_normalization(deploy.normalization.clone());
     let mut ctl = Controller::new(params, planner, &cfg.dmp, cfg.model.input_size)?;
     ctl.set_dy0(deploy.dy0);
     let stop = Arc::new(AtomicBool::new(false));

@@ -11,7 +11,7 @@ use super::plan_maker::{PlanMaker, Planner};
 use super::rejects::RejectLog;
 use crate::dmp::DmpConfig;
 use crate::error::{Error, Result};
-use crate::msgs::{DmpPlan, Image, JointState, PoseStamped, Time};
+use crate::msgs::{DmpPlan, Float64MultiArray, Image, JointState, PoseStamped, Time};
 
 /// Points per JointTrajectory at most; beyond, points are spaced wider than a tick.
 pub const MAX_HORIZON_POINTS: usize = 200;
@@ -106,6 +106,10 @@ impl<P: Planner> Controller<P> {
         self.inputs.on_pose(msg, now.nanos());
     }
 
+    pub fn on_vector(&mut self, msg: &Float64MultiArray, now: Time) {
+        self.inputs.on_vector(msg, now.nanos());
+    }
+
     pub fn on_image(&mut self, msg: &Image, now: Time) {
         self.inputs.on_image(msg.clone(), now.nanos());
     }
@@ -115,7 +119,7 @@ impl<P: Planner> Controller<P> {
         let now_ns = now.nanos();
         let f = freshness(
             self.inputs.stamps(),
-            self.inputs.needs_image(),
+            self.inputs.needs_obs(),
             now_ns,
             self.params.input_timeout_s,
         );

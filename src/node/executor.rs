@@ -78,7 +78,7 @@ pub struct Executor {
     period_ns: i64,
     dt: f64,
     timeout_s: f64,
-    needs_image: bool,
+    needs_obs: bool,
     horizon_spec: HorizonSpec,
     /// Seq of the plan in use (0: none) and its time 0 on the tick grid.
     seq: u64,
@@ -99,7 +99,7 @@ impl Executor {
         dof: usize,
         rate_hz: f64,
         timeout_s: f64,
-        needs_image: bool,
+        needs_obs: bool,
         horizon_spec: HorizonSpec,
     ) -> Self {
         Executor {
@@ -107,7 +107,7 @@ impl Executor {
             period_ns: (1e9 / rate_hz).round() as i64,
             dt: 1.0 / rate_hz,
             timeout_s,
-            needs_image,
+            needs_obs,
             horizon_spec,
             seq: 0,
             anchor_ns: 0,
@@ -138,7 +138,7 @@ impl Executor {
 
     /// One tick at node-clock time `now_ns`, with the newest input stamps and plan.
     pub fn tick(&mut self, now_ns: i64, stamps: Stamps, plan: &Plan, rejects: &RejectLog) -> Tick {
-        match freshness(stamps, self.needs_image, now_ns, self.timeout_s) {
+        match freshness(stamps, self.needs_obs, now_ns, self.timeout_s) {
             Freshness::Fresh => {}
             Freshness::Waiting => return self.hold_or_nothing(now_ns, None),
             f => {

@@ -10,7 +10,10 @@ use std::sync::Mutex;
 use super::observe::{check_image, image_pixels, reorder, JointSnapshot, Reject};
 use super::params::{NodeParams, ObservationMode};
 use super::rejects::RejectLog;
-use crate::msgs::{Image, JointState, PoseStamped};
+use crate::msgs::{Float64MultiArray, Image, JointState, PoseStamped};
+
+/// Values per observation vector beyond which a message is refused.
+pub const MAX_VECTOR: usize = 65_536;
 
 /// No input of this kind has arrived.
 pub const NEVER: i64 = i64::MIN;
@@ -19,8 +22,8 @@ pub const NEVER: i64 = i64::MIN;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stamps {
     pub state: i64,
-    /// `NEVER` also when the observation needs no image.
-    pub image: i64,
+    /// The image or observation vector; `NEVER` also when the observation needs neither.
+    pub obs: i64,
 }
 
 pub struct Inputs {
@@ -28,13 +31,15 @@ pub struct Inputs {
     state_topic: String,
     pose_topic: String,
     image_topic: String,
-    needs_image: bool,
+    vector_topic: String,
+    mode: ObservationMode,
     image_expect: (usize, usize),
     image_max_bytes: usize,
     state: Mutex<Option<JointSnapshot>>,
     image: Mutex<Option<(Image, usize)>>,
+    vector: Mutex<Option<Vec<f64>>>,
     state_stamp: AtomicI64,
-    image_stamp: AtomicI64,
+    obs_stamp: AtomicI64,
     pub rejects: RejectLog,
 }
 
@@ -43,6 +48,8 @@ pub struct Snapshot {
     pub state: JointSnapshot,
     /// Grayscale, side x side, in [0, 1] (image observations only).
     pub image: Option<Vec<f32>>,
+    /// The observation vector (vector observations only).
+    pub vector: Option<Vec<f64>>,
 }
 
 impl Inputs {
@@ -52,19 +59,61 @@ impl Inputs {
             state_topic: p.joint_state_topic.clone(),
             pose_topic: p.ee_pose_topic.clone(),
             image_topic: p.image_topic.clone(),
-            needs_image: p.observation != ObservationMode::State,
+            vector_topic: p.observation_topic.clone(),
+            mode: p.observation,
             image_expect: (p.image_width, p.image_height),
             image_max_bytes: p.image_max_bytes,
             state: Mutex::new(None),
             image: Mutex::new(None),
+            vector: Mutex::new(None),
             state_stamp: AtomicI64::new(NEVER),
-            image_stamp: AtomicI64::new(NEVER),
+            obs_stamp: AtomicI64::new(NEVER),
             rejects: RejectLog::default(),
         }
     }
 
-    pub fn needs_image(&self) -> bool {
-        self.needs_image
+    fn needs_image(&self) -> bool {
+        matches!(self.mode, ObservationMode::Image | ObservationMode::Both)
+    }
+
+    /// Whether an image or a vector must arrive beside the state.
+    pub fn needs_obs(&self) -> bool {
+        self.mode != ObservationMode::State
+    }
+
+    /// Takes an observation vector (vector observations only): finite in f32, bounded size.
+    pub fn on_vector(&self, msg: &Float64MultiArray, now_ns: i64) {
+        if self.mode != ObservationMode::Vector {
+            return;
+        }
+        let n = msg.data.len();
+        let bad = if n > MAX_VECTOR {
+            Some(Reject::TooLarge(format!(
+                "{}: {n} values (at most {MAX_VECTOR})",
+                self.vector_topic
+            )))
+        } else if n == 0 {
+            Some(Reject::LengthMismatch(format!(
+                "{}: an empty observation",
+                self.vector_topic
+            )))
+        } else {
+            msg.data
+                .iter()
+                .position(|v| !(*v as f32).is_finite())
+                .map(|i| {
+                    Reject::NonFinite(format!(
+                        "{}: data[{i}] = {:e}",
+                        self.vector_topic, msg.data[i]
+                    ))
+                })
+        };
+        if let Some(r) = bad {
+            self.rejects.record(&r);
+            return;
+        }
+        *self.vector.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.data.clone());
+        self.obs_stamp.store(now_ns, Ordering::Release);
     }
 
     fn store_state(&self, s: JointSnapshot, now_ns: i64) {
@@ -99,7 +148,7 @@ impl Inputs {
 
     /// Takes the image after a header check (size bound first); pixels are read at planning.
     pub fn on_image(&self, msg: Image, now_ns: i64) {
-        if !self.needs_image {
+        if !self.needs_image() {
             return;
         }
         match check_image(
@@ -110,7 +159,7 @@ impl Inputs {
         ) {
             Ok(channels) => {
                 *self.image.lock().unwrap_or_else(|e| e.into_inner()) = Some((msg, channels));
-                self.image_stamp.store(now_ns, Ordering::Release);
+                self.obs_stamp.store(now_ns, Ordering::Release);
             }
             Err(r) => self.rejects.record(&r),
         }
@@ -119,8 +168,8 @@ impl Inputs {
     pub fn stamps(&self) -> Stamps {
         Stamps {
             state: self.state_stamp.load(Ordering::Acquire),
-            image: if self.needs_image {
-                self.image_stamp.load(Ordering::Acquire)
+            obs: if self.needs_obs() {
+                self.obs_stamp.load(Ordering::Acquire)
             } else {
                 NEVER
             },
@@ -134,14 +183,28 @@ impl Inputs {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()?;
-        let image = if self.needs_image {
+        let image = if self.needs_image() {
             let slot = self.image.lock().unwrap_or_else(|e| e.into_inner());
             let (msg, channels) = slot.as_ref()?;
             Some(image_pixels(msg, *channels, side))
         } else {
             None
         };
-        Some(Snapshot { state, image })
+        let vector = if self.mode == ObservationMode::Vector {
+            Some(
+                self.vector
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone()?,
+            )
+        } else {
+            None
+        };
+        Some(Snapshot {
+            state,
+            image,
+            vector,
+        })
     }
 }
 
@@ -153,15 +216,15 @@ pub enum Freshness {
     /// A required input never arrived.
     Waiting,
     Fresh,
-    /// Topic index (0: state, 1: image) and age in seconds.
+    /// Topic index (0: state, 1: image or vector) and age in seconds.
     Stale(usize, f64),
     ClockJumpedBack(usize),
 }
 
-pub fn freshness(stamps: Stamps, needs_image: bool, now_ns: i64, timeout_s: f64) -> Freshness {
+pub fn freshness(stamps: Stamps, needs_obs: bool, now_ns: i64, timeout_s: f64) -> Freshness {
     let timeout_ns = (timeout_s * 1e9) as i64;
-    let mut which = [(0, stamps.state), (1, stamps.image)].into_iter();
-    let n = if needs_image { 2 } else { 1 };
+    let mut which = [(0, stamps.state), (1, stamps.obs)].into_iter();
+    let n = if needs_obs { 2 } else { 1 };
     if which.clone().take(n).any(|(_, s)| s == NEVER) {
         return Freshness::Waiting;
     }

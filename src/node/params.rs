@@ -15,6 +15,9 @@ pub enum ObservationMode {
     State,
     /// Image and joint state together (a `cnn_state` model).
     Both,
+    /// A Float64MultiArray observation vector (a simulator's observation, as the bridges
+    /// publish it); the joint state still gives the DMP's start.
+    Vector,
 }
 
 /// What the node publishes.
@@ -41,7 +44,8 @@ pub struct Spec {
 /// Every parameter the node accepts (`ndp_policy --help` prints this table).
 pub const SPECS: &[Spec] = &[
     Spec { name: "checkpoint", description: "run directory with config.yaml and model.safetensors", default: "(required)", range: "an existing directory" },
-    Spec { name: "observation", description: "what the network reads (both: a cnn_state model)", default: "state", range: "image | state | both" },
+    Spec { name: "observation", description: "what the network reads (both: a cnn_state model; vector: a Float64MultiArray observation)", default: "state", range: "image | state | both | vector" },
+    Spec { name: "observation_topic", description: "std_msgs/Float64MultiArray observation input (observation: vector)", default: "observation", range: "a topic name" },
     Spec { name: "joint_names", description: "joints in controller order (the DMP's DoF order)", default: "(required)", range: "as many as the model's DoF" },
     Spec { name: "joint_state_topic", description: "sensor_msgs/JointState input", default: "joint_states", range: "a topic name" },
     Spec { name: "image_topic", description: "sensor_msgs/Image input (rgb8, bgr8, mono8)", default: "camera/image_raw", range: "a topic name" },
@@ -81,6 +85,7 @@ pub struct NodeParams {
     pub joint_names: Vec<String>,
     pub joint_state_topic: String,
     pub image_topic: String,
+    pub observation_topic: String,
     pub ee_pose_topic: String,
     pub output: OutputMode,
     pub command_topic: String,
@@ -206,10 +211,11 @@ impl NodeParams {
             "image" => ObservationMode::Image,
             "state" => ObservationMode::State,
             "both" => ObservationMode::Both,
+            "vector" => ObservationMode::Vector,
             o => {
                 return Err(bad(
                     "observation",
-                    format!("`{o}`: expected image, state or both"),
+                    format!("`{o}`: expected image, state, both or vector"),
                 ))
             }
         };
@@ -302,6 +308,7 @@ impl NodeParams {
             observation,
             joint_state_topic: r.string("joint_state_topic", "joint_states")?,
             image_topic: r.string("image_topic", "camera/image_raw")?,
+            observation_topic: r.string("observation_topic", "observation")?,
             ee_pose_topic: r.string("ee_pose_topic", "ee_pose")?,
             output,
             command_topic: r.string("command_topic", default_cmd)?,

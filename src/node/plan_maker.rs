@@ -14,6 +14,8 @@ pub struct PlanInput<'a> {
     pub state: &'a JointSnapshot,
     /// Grayscale, image_side x image_side, in [0, 1] (image observation only).
     pub image: Option<&'a [f32]>,
+    /// The observation vector (vector observation only).
+    pub vector: Option<&'a [f64]>,
 }
 
 /// Something that maps an observation to DMP parameters: the network, or a fake in tests.
@@ -76,6 +78,7 @@ impl<P: Planner> PlanMaker<P> {
         let input = PlanInput {
             state: &snap.state,
             image: snap.image.as_deref(),
+            vector: snap.vector.as_deref(),
         };
         match self.rollout(&input, t0_ns, out) {
             Ok(()) => Ok(true),

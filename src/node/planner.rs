@@ -5,13 +5,15 @@ use candle_core::{Device, Tensor};
 use super::params::{NodeParams, ObservationMode};
 use super::plan_maker::{PlanInput, Planner};
 use crate::error::{Error, Result};
-use crate::policy::deployment::Deployment;
+use crate::policy::deployment::{Deployment, Normalization};
 use crate::policy::{EncoderKind, ModelKind, Policy};
 
 pub struct PolicyPlanner {
     policy: Policy,
     mode: ObservationMode,
     with_velocities: bool,
+    vector_size: usize,
+    normalization: Option<Normalization>,
     device: Device,
 }
 
@@ -25,13 +27,14 @@ pub fn check_deployment(d: &Deployment, params: &NodeParams) -> Result<()> {
         (ObservationMode::State, K::State | K::Positions)
             | (ObservationMode::Image, K::Image)
             | (ObservationMode::Both, K::ImageState | K::ImagePositions)
+            | (ObservationMode::Vector, K::Vector)
     );
     if !fits {
         let hint = match d.observation {
             K::State | K::Positions => "state",
             K::Image => "image",
             K::ImageState | K::ImagePositions => "both",
-            K::Vector => "(none yet: the node has no vector observation input; this model reads a simulator's observation vector)",
+            K::Vector => "vector (and observation_topic: the Float64MultiArray it was trained on)",
         };
         return Err(Error::invalid(
             "parameter observation",
@@ -98,6 +101,7 @@ impl PolicyPlanner {
             (ObservationMode::Image, EncoderKind::DigitCnn) => false,
             (ObservationMode::State, EncoderKind::Mlp) => state_inputs(cfg.input_size)?,
             (ObservationMode::Both, EncoderKind::CnnState) => state_inputs(cfg.state_size)?,
+            (ObservationMode::Vector, EncoderKind::Mlp) => false,
             (mode, enc) => {
                 return Err(Error::invalid(
                     "parameter observation",
@@ -106,11 +110,18 @@ impl PolicyPlanner {
             }
         };
         Ok(PolicyPlanner {
+            vector_size: cfg.input_size,
             policy,
             mode: params.observation,
             with_velocities,
+            normalization: None,
             device: Device::Cpu,
         })
+    }
+
+    /// Observation-vector normalisation as in training (deploy.yaml `normalization`).
+    pub fn set_normalization(&mut self, n: Option<Normalization>) {
+        self.normalization = n;
     }
 
     pub fn policy(&self) -> &Policy {
@@ -139,7 +150,30 @@ impl Planner for PolicyPlanner {
             let n = v.len();
             Ok(Tensor::from_vec(v, (1, n), &self.device)?)
         };
+        let vector = || -> Result<Tensor> {
+            let v = input
+                .vector
+                .ok_or_else(|| Error::invalid("observation", "no observation vector yet"))?;
+            if v.len() != self.vector_size {
+                return Err(Error::invalid(
+                    "observation",
+                    format!("{} values, the model reads {}", v.len(), self.vector_size),
+                ));
+            }
+            let x: Vec<f32> = match &self.normalization {
+                None => v.iter().map(|&x| x as f32).collect(),
+                Some(n) => v
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &x)| {
+                        ((x - n.mean[i]) / (n.var[i] + 1e-8).sqrt()).clamp(-n.clip, n.clip) as f32
+                    })
+                    .collect(),
+            };
+            Ok(Tensor::from_vec(x, (1, v.len()), &self.device)?)
+        };
         let raw = match self.mode {
+            ObservationMode::Vector => self.policy.raw(&vector()?)?,
             ObservationMode::Image => self.policy.raw(&image()?)?,
             ObservationMode::State => self.policy.raw(&state()?)?,
             ObservationMode::Both => self.policy.raw_fused(&image()?, &state()?)?,

@@ -260,12 +260,8 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
             );
             // Plans are requested at tick boundaries: the plan's time 0 is this tick, so the
             // executor's re-anchoring skips exactly the whole ticks the planning took.
-            let fresh = freshness(
-                inputs.stamps(),
-                inputs.needs_image(),
-                now,
-                p.input_timeout_s,
-            ) == Freshness::Fresh;
+            let fresh = freshness(inputs.stamps(), inputs.needs_obs(), now, p.input_timeout_s)
+                == Freshness::Fresh;
             let since = last_request.map(|t| now - t);
             let due = match since {
                 None => true,
@@ -409,6 +405,7 @@ enum Input {
     Joints(JointState),
     Image(Image),
     Pose(PoseStamped),
+    Vector(Float64MultiArray),
 }
 
 fn spawn_inputs<T: Transport>(
@@ -428,9 +425,17 @@ fn spawn_inputs<T: Transport>(
             transport.subscribe::<JointState>(&names.resolve(&p.joint_state_topic), p.state_qos)?;
         streams.push(s.map(Input::Joints).boxed());
     }
-    if p.observation != ObservationMode::State {
-        let s = transport.subscribe::<Image>(&names.resolve(&p.image_topic), p.image_qos)?;
-        streams.push(s.map(Input::Image).boxed());
+    match p.observation {
+        ObservationMode::Image | ObservationMode::Both => {
+            let s = transport.subscribe::<Image>(&names.resolve(&p.image_topic), p.image_qos)?;
+            streams.push(s.map(Input::Image).boxed());
+        }
+        ObservationMode::Vector => {
+            let topic = names.resolve(&p.observation_topic);
+            let s = transport.subscribe::<Float64MultiArray>(&topic, p.state_qos)?;
+            streams.push(s.map(Input::Vector).boxed());
+        }
+        ObservationMode::State => {}
     }
     let (tx, rx) = futures::channel::oneshot::channel::<()>();
     let (inputs, clock) = (inputs.clone(), clock.clone());
@@ -443,6 +448,7 @@ fn spawn_inputs<T: Transport>(
                     Input::Joints(j) => inputs.on_joint_state(&j, now),
                     Input::Image(i) => inputs.on_image(i, now),
                     Input::Pose(q) => inputs.on_pose(&q, now),
+                    Input::Vector(v) => inputs.on_vector(&v, now),
                 }
                 futures::future::ready(())
             });
@@ -608,6 +614,8 @@ fn describe(p: &NodeParams, f: Freshness) -> String {
             } else {
                 &p.joint_state_topic
             }
+        } else if p.observation == ObservationMode::Vector {
+            &p.observation_topic
         } else {
             &p.image_topic
         }

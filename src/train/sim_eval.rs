@@ -1,12 +1,17 @@
-//! Success rate of a behaviour-cloned policy acting in an environment: each call predicts a
-//! trajectory from the observation and the current positions; the first k intervals (every
-//! `substeps`-th point) become k delta actions, as the node would execute them.
-
-use candle_core::{Device, Tensor};
+//! Success rate of a behaviour-cloned policy acting in an environment, through the node's own
+//! path: the environment's observation goes in as the node's vector observation and joint
+//! state, the one-thread `Controller` (the same plan maker, plans-as-functions-of-time and
+//! executor the node runs) plans every dmp.t steps and commands a position every step, and
+//! the command becomes the environment's action (the step to it, in units of `action_scale`).
 
 use crate::env::VecEnv;
 use crate::error::{Error, Result};
+use crate::msgs::{Float64MultiArray, Header, JointState, Time};
+use crate::node::planner::PolicyPlanner;
+use crate::node::{Controller, NodeParams};
+use crate::policy::deployment::Dy0;
 use crate::policy::Policy;
+use crate::ros::{ParamMap, ParamValue};
 
 /// How trajectory points map to the environment's actions.
 #[derive(Clone, Debug)]
@@ -15,6 +20,28 @@ pub struct SimActions {
     pub position_index: Vec<usize>,
     /// Position change per unit action (Meta-World and the built-in tasks: 0.01 m).
     pub action_scale: f64,
+}
+
+/// The node's parameters for serving `policy` on an environment's observation vector: one
+/// tick per environment step, a plan spanning dmp.t steps (as in training), no limits.
+fn node_params(policy: &Policy) -> Result<NodeParams> {
+    let dof = policy.config().dof;
+    let t = policy.dmp_config().t;
+    let mut m = ParamMap::new();
+    m.insert(
+        "checkpoint".into(),
+        ParamValue::String("(in memory)".into()),
+    );
+    m.insert(
+        "joint_names".into(),
+        ParamValue::StringArray((0..dof).map(|d| format!("dof{d}")).collect()),
+    );
+    m.insert("observation".into(), ParamValue::String("vector".into()));
+    m.insert("output".into(), ParamValue::String("float64_array".into()));
+    m.insert("rate_hz".into(), ParamValue::Double(t as f64));
+    m.insert("plan_duration_s".into(), ParamValue::Double(1.0));
+    m.insert("input_timeout_s".into(), ParamValue::Double(60.0));
+    NodeParams::from_map(&m)
 }
 
 /// Runs `episodes` episodes (seeds seed, seed + 1, ...) with the policy's mean trajectory;
@@ -26,8 +53,6 @@ pub fn policy_success(
     seed: u64,
     map: &SimActions,
 ) -> Result<f64> {
-    let dmp = policy.dmp_config();
-    let (k, l) = (dmp.t, dmp.substeps);
     let dof = policy.config().dof;
     if dof != map.position_index.len() {
         return Err(Error::invalid(
@@ -48,44 +73,59 @@ pub fn policy_success(
             ),
         ));
     }
-    let dev = Device::Cpu;
+    let params = node_params(policy)?;
+    let period_ns = (1e9 / params.rate_hz).round() as i64;
     let mut successes = 0;
     for ep in 0..episodes {
+        let planner = PolicyPlanner::new(policy.clone(), &params)?;
+        let mut ctl = Controller::new(params.clone(), planner, policy.dmp_config(), 0)?;
+        // Behaviour cloning rolls every target out from the config's constant dy0.
+        ctl.set_dy0(Dy0::Constant(policy.config().dy0));
         let mut obs = envs.reset(0, Some(seed + ep as u64))?;
         let mut success = false;
-        let mut steps = 0;
-        'episode: while steps < spec.max_steps {
-            let x: Vec<f32> = obs.iter().map(|&v| v as f32).collect();
-            let y0: Vec<f32> = map.position_index.iter().map(|&i| obs[i] as f32).collect();
-            let traj = policy
-                .trajectory(
-                    &Tensor::from_vec(x, (1, spec.obs_dim), &dev)?,
-                    &Tensor::from_vec(y0, (1, dof), &dev)?,
-                )?
-                .squeeze(0)?
-                .to_vec2::<f32>()?;
-            for j in 0..k {
-                let mut a = vec![0.0; spec.act_dim];
-                for (d, ad) in a.iter_mut().enumerate().take(dof) {
-                    *ad = (traj[(j + 1) * l][d] - traj[j * l][d]) as f64 / map.action_scale;
-                }
-                let s = envs
-                    .step(&[Some(a)])?
-                    .pop()
-                    .flatten()
-                    .expect("one instance");
-                steps += 1;
-                if !s.obs.iter().all(|v| v.is_finite()) {
-                    break 'episode;
-                }
-                success |= s.success;
-                obs = s.obs;
-                if s.terminated || s.truncated {
-                    break 'episode;
-                }
+        for step in 0..spec.max_steps {
+            let now = Time::from_nanos(step as i64 * period_ns);
+            let pos: Vec<f64> = map.position_index.iter().map(|&i| obs[i]).collect();
+            ctl.on_joint_state(&joint_state(&params, &pos), now);
+            ctl.on_vector(
+                &Float64MultiArray {
+                    data: obs.clone(),
+                    ..Default::default()
+                },
+                now,
+            );
+            if !ctl.tick(now).command {
+                break; // refused inputs (NaN observations): the episode ends unsuccessful
+            }
+            let mut a = vec![0.0; spec.act_dim];
+            for (d, ad) in a.iter_mut().enumerate().take(dof) {
+                *ad = (ctl.setpoint().positions[d] - pos[d]) / map.action_scale;
+            }
+            let s = envs
+                .step(&[Some(a)])?
+                .pop()
+                .flatten()
+                .expect("one instance");
+            if !s.obs.iter().all(|v| v.is_finite()) {
+                break;
+            }
+            success |= s.success;
+            obs = s.obs;
+            if s.terminated || s.truncated {
+                break;
             }
         }
         successes += success as usize;
     }
     Ok(successes as f64 / episodes.max(1) as f64)
+}
+
+fn joint_state(p: &NodeParams, pos: &[f64]) -> JointState {
+    JointState {
+        header: Header::default(),
+        name: p.joint_names.clone(),
+        position: pos.to_vec(),
+        velocity: vec![],
+        effort: vec![],
+    }
 }
