@@ -18,12 +18,61 @@ use ndp_ros::ros::names::NameResolver;
 use ndp_ros::ros::Transport;
 use ndp_ros::train::checkpoint;
 
+/// mimalloc, with a clear last word when an allocation fails under `memory_limit_mb` (Rust
+/// then aborts with "memory allocation of N bytes failed").
+struct Allocator;
+
+fn out_of_memory() {
+    const MSG: &[u8] = b"ndp_policy: out of memory under the parameter memory_limit_mb (RLIMIT_DATA): exiting; if no model or message explains it, a peer may be sending forged DDS fragments (README, Security)\n";
+    // SAFETY: writes a static buffer to stderr; allocates nothing.
+    unsafe { libc::write(2, MSG.as_ptr().cast(), MSG.len()) };
+}
+
+// SAFETY: every call forwards to mimalloc unchanged; only a null result is reported.
+unsafe impl std::alloc::GlobalAlloc for Allocator {
+    unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
+        let p = mimalloc::MiMalloc.alloc(l);
+        if p.is_null() {
+            out_of_memory();
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, l: std::alloc::Layout) -> *mut u8 {
+        let p = mimalloc::MiMalloc.alloc_zeroed(l);
+        if p.is_null() {
+            out_of_memory();
+        }
+        p
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, l: std::alloc::Layout, new: usize) -> *mut u8 {
+        let p = mimalloc::MiMalloc.realloc(ptr, l, new);
+        if p.is_null() {
+            out_of_memory();
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, l: std::alloc::Layout) {
+        mimalloc::MiMalloc.dealloc(ptr, l)
+    }
+}
+
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: Allocator = Allocator;
 
 const USAGE: &str = "usage: ndp_policy --ros-args [--params-file FILE] [-p name:=value] [-r from:=to] [-r __node:=NAME] [-r __ns:=NS]
 environment: ROS_DOMAIN_ID (0..232), ROS_LOCALHOST_ONLY=1 or ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 parameters:";
+
+/// Runs before Rust's runtime allocates anything (an ELF constructor): mimalloc reserves its
+/// first arena on the first allocation, so `main` would be too late to make it small.
+#[used]
+#[link_section = ".init_array"]
+static SMALL_ARENAS: extern "C" fn() = {
+    extern "C" fn small_arenas() {
+        ndp_ros::alloc::small_arenas();
+    }
+    small_arenas
+};
 
 fn main() -> ExitCode {
     // mimalloc's page purging stays on here (unlike training): memory a burst of oversized
@@ -139,7 +188,7 @@ fn memory_limit_mb(args: &RosArgs) -> Option<usize> {
     match params.get("memory_limit_mb") {
         Some(ndp_ros::ros::ParamValue::Integer(i)) if *i >= 0 => Some(*i as usize),
         Some(_) => None,
-        None => Some(4096),
+        None => Some(1024),
     }
     .filter(|mb| *mb > 0)
 }
