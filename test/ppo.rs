@@ -186,6 +186,30 @@ fn ppo_with_ndp_learns_reach() {
     let lines = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
     let updates = cfg.ppo.total_steps as usize / (cfg.ppo.rollout_steps * cfg.env.num_envs);
     assert_eq!(lines.lines().count(), updates);
+    // The exported bundle, served through the node's own executor, reaches as the agent does.
+    let bundle = dir.path().join("policy");
+    let (_, policy, _) =
+        ndp_ros::train::checkpoint::load(&bundle, &candle_core::Device::Cpu).unwrap();
+    let deploy = ndp_ros::policy::deployment::Deployment::load(&bundle)
+        .unwrap()
+        .unwrap();
+    assert_eq!(deploy.position_scale, 100.0);
+    assert!(deploy.normalization.is_some());
+    let mut env = cfg.env.clone();
+    env.num_envs = 1;
+    let mut envs = ndp_ros::env::VecEnv::new(&env).unwrap();
+    let served =
+        ndp_ros::train::sim_eval::bundle_success(&policy, &deploy, &mut envs, 50, 1 << 20, 0.01)
+            .unwrap();
+    eprintln!(
+        "PPO bundle served through the node's executor: {served}; agent: {}",
+        s.success_rate
+    );
+    assert!(
+        served >= s.success_rate - 0.15,
+        "served through the node's executor: {served}; the agent's own evaluation: {}",
+        s.success_rate
+    );
 }
 
 #[test]

@@ -98,6 +98,11 @@ impl<P: Planner> Controller<P> {
         self.maker.set_dy0(dy0);
     }
 
+    /// DMP units per position unit (deploy.yaml `position_scale`).
+    pub fn set_position_scale(&mut self, s: f64) {
+        self.maker.set_position_scale(s);
+    }
+
     pub fn on_joint_state(&mut self, msg: &JointState, now: Time) {
         self.inputs.on_joint_state(msg, now.nanos());
     }

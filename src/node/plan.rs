@@ -84,6 +84,19 @@ impl Plan {
         refill(&mut self.w, w);
     }
 
+    /// Divides positions, velocities and the start by `s` (a plan made in DMP units).
+    pub fn unscale(&mut self, s: f64) {
+        for v in [
+            &mut self.positions,
+            &mut self.velocities,
+            &mut self.y0,
+            &mut self.dy0,
+            &mut self.g,
+        ] {
+            v.iter_mut().for_each(|x| *x /= s);
+        }
+    }
+
     /// A hold at `y0` (a refused policy output: the executor stays, or moves into the box).
     pub fn fill_hold(&mut self, seq: u64, t0_ns: i64, y0: &[f64]) {
         self.seq = seq;

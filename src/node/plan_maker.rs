@@ -32,6 +32,7 @@ pub struct PlanMaker<P> {
     image_side: usize,
     seq: u64,
     dy0: Dy0,
+    scale: f64,
 }
 
 impl<P: Planner> PlanMaker<P> {
@@ -51,7 +52,14 @@ impl<P: Planner> PlanMaker<P> {
             image_side,
             seq: 0,
             dy0: Dy0::Measured,
+            scale: 1.0,
         }
+    }
+
+    /// DMP units per position unit (deploy.yaml `position_scale`): the policy sees positions
+    /// times this, and the plan is divided back.
+    pub fn set_position_scale(&mut self, scale: f64) {
+        self.scale = scale;
     }
 
     /// How each plan's initial velocity is set: as the model was trained (deploy.yaml).
@@ -75,18 +83,42 @@ impl<P: Planner> PlanMaker<P> {
             return Ok(false);
         };
         self.seq += 1;
+        let scaled;
+        let state = if self.scale == 1.0 {
+            &snap.state
+        } else {
+            scaled = JointSnapshot {
+                positions: snap
+                    .state
+                    .positions
+                    .iter()
+                    .map(|p| p * self.scale)
+                    .collect(),
+                velocities: snap
+                    .state
+                    .velocities
+                    .iter()
+                    .map(|v| v * self.scale)
+                    .collect(),
+            };
+            &scaled
+        };
         let input = PlanInput {
-            state: &snap.state,
+            state,
             image: snap.image.as_deref(),
             vector: snap.vector.as_deref(),
         };
-        match self.rollout(&input, t0_ns, out) {
+        let made = match self.rollout(&input, t0_ns, out) {
             Ok(()) => Ok(true),
             Err(r) => {
                 out.fill_hold(self.seq, t0_ns, &snap.state.positions);
-                Err(r)
+                return Err(r);
             }
+        };
+        if self.scale != 1.0 {
+            out.unscale(self.scale);
         }
+        made
     }
 
     fn rollout(

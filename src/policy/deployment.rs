@@ -81,6 +81,21 @@ pub struct Deployment {
     pub vector_size: Option<usize>,
     #[serde(default)]
     pub normalization: Option<Normalization>,
+    /// DMP units per position unit: the plan runs on positions times this (PPO's y0_scale,
+    /// e.g. 100: one DMP unit is one 1 cm action); commands are divided back.
+    #[serde(default = "one")]
+    pub position_scale: f64,
+    /// For simulator adapters: per DoF, the observation index of its position (None: not
+    /// observed, started from 0 at each plan) and of its previous position (velocity by
+    /// difference). Empty when the positions come from joint states.
+    #[serde(default)]
+    pub position_index: Vec<Option<usize>>,
+    #[serde(default)]
+    pub prev_index: Vec<Option<usize>>,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl Deployment {
@@ -114,6 +129,12 @@ impl Deployment {
                     format!("{d} is outside (0, 3600]"),
                 ));
             }
+        }
+        if !(self.position_scale.is_finite() && self.position_scale > 0.0) {
+            return Err(Error::invalid(
+                "position_scale",
+                format!("must be finite and > 0, got {}", self.position_scale),
+            ));
         }
         if let Dy0::Constant(c) = self.dy0 {
             if !c.is_finite() {

@@ -90,6 +90,9 @@ impl RunConfig {
             image_side: (m.encoder != EncoderKind::Mlp).then_some(m.input_size),
             vector_size: (observation == K::Vector).then_some(m.input_size),
             normalization: None,
+            position_scale: 1.0,
+            position_index: vec![],
+            prev_index: vec![],
         }
     }
 

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::msgs::{Float64MultiArray, Header, JointState, Time};
 use crate::node::planner::PolicyPlanner;
 use crate::node::{Controller, NodeParams};
-use crate::policy::deployment::Dy0;
+use crate::policy::deployment::{Action, Deployment, Dy0, ObservationKind, FORMAT};
 use crate::policy::Policy;
 use crate::ros::{ParamMap, ParamValue};
 
@@ -44,8 +44,9 @@ fn node_params(policy: &Policy) -> Result<NodeParams> {
     NodeParams::from_map(&m)
 }
 
-/// Runs `episodes` episodes (seeds seed, seed + 1, ...) with the policy's mean trajectory;
-/// an episode succeeds if the success flag is ever set.
+/// Runs `episodes` episodes (seeds seed, seed + 1, ...) of a behaviour-cloned policy (dy0 the
+/// config's constant, positions at `map.position_index`); an episode succeeds if the success
+/// flag is ever set.
 pub fn policy_success(
     policy: &Policy,
     envs: &mut VecEnv,
@@ -53,13 +54,49 @@ pub fn policy_success(
     seed: u64,
     map: &SimActions,
 ) -> Result<f64> {
+    let mut d = policy_deployment(policy);
+    d.position_index = map.position_index.iter().map(|&i| Some(i)).collect();
+    bundle_success(policy, &d, envs, episodes, seed, map.action_scale)
+}
+
+/// The contract of a behaviour-cloned policy evaluated on an environment's observation.
+fn policy_deployment(policy: &Policy) -> Deployment {
+    Deployment {
+        format: FORMAT,
+        trainer: "bc".into(),
+        plan_duration_s: None,
+        // Behaviour cloning rolls every target out from the config's constant dy0.
+        dy0: Dy0::Constant(policy.config().dy0),
+        action: Action::Positions,
+        observation: ObservationKind::Vector,
+        joint_names: vec![],
+        image_side: None,
+        vector_size: Some(policy.config().input_size),
+        normalization: None,
+        position_scale: 1.0,
+        position_index: vec![],
+        prev_index: vec![],
+    }
+}
+
+/// Success rate of a served bundle (a policy and its deploy.yaml) on an environment: the
+/// observation vector and the positions (and velocities, by difference) its contract names
+/// go in; each command becomes the action (command - position) / action_scale.
+pub fn bundle_success(
+    policy: &Policy,
+    deploy: &Deployment,
+    envs: &mut VecEnv,
+    episodes: usize,
+    seed: u64,
+    action_scale: f64,
+) -> Result<f64> {
     let dof = policy.config().dof;
-    if dof != map.position_index.len() {
+    if dof != deploy.position_index.len() {
         return Err(Error::invalid(
             "position_index",
             format!(
                 "the policy has {dof} DoF, {} positions given",
-                map.position_index.len()
+                deploy.position_index.len()
             ),
         ));
     }
@@ -77,16 +114,29 @@ pub fn policy_success(
     let period_ns = (1e9 / params.rate_hz).round() as i64;
     let mut successes = 0;
     for ep in 0..episodes {
-        let planner = PolicyPlanner::new(policy.clone(), &params)?;
+        let mut planner = PolicyPlanner::new(policy.clone(), &params)?;
+        planner.set_normalization(deploy.normalization.clone());
         let mut ctl = Controller::new(params.clone(), planner, policy.dmp_config(), 0)?;
-        // Behaviour cloning rolls every target out from the config's constant dy0.
-        ctl.set_dy0(Dy0::Constant(policy.config().dy0));
+        ctl.set_dy0(deploy.dy0);
+        ctl.set_position_scale(deploy.position_scale);
         let mut obs = envs.reset(0, Some(seed + ep as u64))?;
         let mut success = false;
         for step in 0..spec.max_steps {
             let now = Time::from_nanos(step as i64 * period_ns);
-            let pos: Vec<f64> = map.position_index.iter().map(|&i| obs[i]).collect();
-            ctl.on_joint_state(&joint_state(&params, &pos), now);
+            let at = |i: Option<usize>| i.map_or(0.0, |i| obs[i]);
+            let pos: Vec<f64> = deploy.position_index.iter().map(|&i| at(i)).collect();
+            let vel: Vec<f64> = (0..dof)
+                .map(|d| {
+                    match (
+                        deploy.position_index[d],
+                        deploy.prev_index.get(d).copied().flatten(),
+                    ) {
+                        (Some(i), Some(p)) => (obs[i] - obs[p]) * params.rate_hz,
+                        _ => 0.0,
+                    }
+                })
+                .collect();
+            ctl.on_joint_state(&joint_state(&params, &pos, &vel), now);
             ctl.on_vector(
                 &Float64MultiArray {
                     data: obs.clone(),
@@ -99,7 +149,7 @@ pub fn policy_success(
             }
             let mut a = vec![0.0; spec.act_dim];
             for (d, ad) in a.iter_mut().enumerate().take(dof) {
-                *ad = (ctl.setpoint().positions[d] - pos[d]) / map.action_scale;
+                *ad = (ctl.setpoint().positions[d] - pos[d]) / action_scale;
             }
             let s = envs
                 .step(&[Some(a)])?
@@ -120,12 +170,12 @@ pub fn policy_success(
     Ok(successes as f64 / episodes.max(1) as f64)
 }
 
-fn joint_state(p: &NodeParams, pos: &[f64]) -> JointState {
+fn joint_state(p: &NodeParams, pos: &[f64], vel: &[f64]) -> JointState {
     JointState {
         header: Header::default(),
         name: p.joint_names.clone(),
         position: pos.to_vec(),
-        velocity: vec![],
+        velocity: vel.to_vec(),
         effort: vec![],
     }
 }

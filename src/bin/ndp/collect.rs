@@ -90,11 +90,25 @@ pub fn eval_sim(a: EvalSimArgs) -> Result<()> {
     let mut env = cfg.env.clone();
     env.num_envs = 1;
     let mut envs = VecEnv::new(&env)?;
-    let map = SimActions {
-        position_index: cfg.collect.position_index.clone(),
-        action_scale: a.action_scale,
+    // A bundle that names its own positions (a PPO export) is served by its contract.
+    let deploy = ndp_ros::policy::deployment::Deployment::load(&a.run)?;
+    let rate = match deploy {
+        Some(d) if !d.position_index.is_empty() => ndp_ros::train::sim_eval::bundle_success(
+            &policy,
+            &d,
+            &mut envs,
+            a.episodes,
+            a.seed,
+            a.action_scale,
+        )?,
+        _ => {
+            let map = SimActions {
+                position_index: cfg.collect.position_index.clone(),
+                action_scale: a.action_scale,
+            };
+            policy_success(&policy, &mut envs, a.episodes, a.seed, &map)?
+        }
     };
-    let rate = policy_success(&policy, &mut envs, a.episodes, a.seed, &map)?;
     eprintln!(
         "{}: success {rate:.3} over {} episodes",
         a.run.display(),

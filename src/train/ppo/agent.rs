@@ -51,21 +51,7 @@ impl Agent {
         let (actor, last) = match cfg.kind {
             ActorKind::Ndp => {
                 let dmp = cfg.dmp.clone().expect("validated: ndp has a dmp");
-                let pc = PolicyConfig {
-                    kind: ModelKind::Ndp,
-                    encoder: EncoderKind::Mlp,
-                    input_size: spec.obs_dim,
-                    state_size: 0,
-                    conv: Default::default(),
-                    encoder_hidden: cfg.hidden.clone(),
-                    head_hidden: vec![],
-                    dof: a,
-                    goal_scale: cfg.goal_scale,
-                    weight_scale: cfg.weight_scale,
-                    trajectory_scale: 1.0,
-                    cnn_origin: None,
-                    dy0: 0.0,
-                };
+                let pc = actor_policy_config(cfg, spec);
                 let policy = Policy::new(&pc, &dmp, vb.pp("actor"))?;
                 let cols: Vec<usize> = (0..=k).map(|j| j * dmp.substeps).collect();
                 let points = DmpLayer::with_points(&dmp, &cols)?;
@@ -189,6 +175,26 @@ impl Agent {
             .log_std
             .sum_all()?
             .affine(1.0, 0.5 * a * (1.0 + LN_2PI))?)
+    }
+}
+
+/// The NDP actor as a stand-alone policy (under `actor.` in the agent's weights): an MLP on
+/// the observation, one DMP per action dimension.
+pub fn actor_policy_config(cfg: &ActorConfig, spec: &EnvSpec) -> PolicyConfig {
+    PolicyConfig {
+        kind: ModelKind::Ndp,
+        encoder: EncoderKind::Mlp,
+        input_size: spec.obs_dim,
+        state_size: 0,
+        conv: Default::default(),
+        encoder_hidden: cfg.hidden.clone(),
+        head_hidden: vec![],
+        dof: spec.act_dim,
+        goal_scale: cfg.goal_scale,
+        weight_scale: cfg.weight_scale,
+        trajectory_scale: 1.0,
+        cnn_origin: None,
+        dy0: 0.0,
     }
 }
 

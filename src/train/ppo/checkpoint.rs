@@ -71,6 +71,91 @@ pub fn save(run: &Path, agent: &Agent, adam: &Adam, state: &TrainState) -> Resul
     Ok(dir)
 }
 
+/// The servable bundle of an NDP run, beside its checkpoints.
+pub const POLICY: &str = "policy";
+
+/// Writes `run/policy/`: the actor as a stand-alone policy (config.yaml, model.safetensors)
+/// and its deployment contract (deploy.yaml: the observation vector and its normalisation,
+/// dy0 by position difference, DMP units per position), so that `ndp_policy` (observation:
+/// vector) and `ndp eval-sim` serve it. Only NDP actors have a DMP to serve: None for the
+/// raw-action baselines.
+pub fn export_policy(run: &Path, agent: &Agent, state: &TrainState) -> Result<Option<PathBuf>> {
+    use crate::policy::deployment::{
+        Action, Deployment, Dy0, Normalization, ObservationKind, FORMAT,
+    };
+    use crate::train::config::{RunConfig, TrainConfig};
+    let (cfg, spec) = (&agent.cfg, &agent.spec);
+    let Some(dmp) = cfg.dmp.clone() else {
+        return Ok(None);
+    };
+    let dir = run.join(POLICY);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let tensors: HashMap<String, Tensor> = agent
+        .varmap
+        .data()
+        .lock()
+        .expect("varmap lock")
+        .iter()
+        .filter_map(|(k, v)| {
+            let name = k.strip_prefix("actor.")?;
+            (name != "log_std" && name != "log_a_z")
+                .then(|| (name.to_string(), v.as_tensor().clone()))
+        })
+        .collect();
+    let weights = dir.join(crate::train::checkpoint::WEIGHTS);
+    let bytes = safetensors::serialize(&tensors, None).map_err(|e| Error::Checkpoint {
+        path: weights.clone(),
+        msg: format!("serialising: {e}"),
+    })?;
+    write_atomic(&weights, &bytes)?;
+    let rc = RunConfig {
+        model: super::agent::actor_policy_config(cfg, spec),
+        dmp,
+        // Not used to serve; valid values so that the config loads like any other run's.
+        train: TrainConfig {
+            batch_size: 1,
+            epochs: 1,
+            lr: 1e-3,
+            seed: 0,
+            max_train: None,
+            max_test: None,
+        },
+        data: None,
+        bag_data: None,
+    };
+    write_atomic(
+        &dir.join(crate::train::checkpoint::CONFIG),
+        rc.to_yaml().as_bytes(),
+    )?;
+    let n = &state.obs_norm;
+    let d = Deployment {
+        format: FORMAT,
+        trainer: "ppo".into(),
+        // k environment steps per plan; the environment's rate is the deployment's to set.
+        plan_duration_s: None,
+        dy0: if cfg.prev_index.is_empty() {
+            Dy0::Constant(0.0)
+        } else {
+            Dy0::Measured
+        },
+        action: Action::Positions,
+        observation: ObservationKind::Vector,
+        joint_names: vec![],
+        image_side: None,
+        vector_size: Some(spec.obs_dim),
+        normalization: n.enabled.then(|| Normalization {
+            mean: n.stat.mean.clone(),
+            var: n.stat.var.clone(),
+            clip: super::normalize::CLIP,
+        }),
+        position_scale: cfg.y0_scale,
+        position_index: cfg.y0_index.clone(),
+        prev_index: cfg.prev_index.clone(),
+    };
+    d.save(&dir)?;
+    Ok(Some(dir))
+}
+
 /// The directory `latest` names, if the run has one.
 pub fn latest(run: &Path) -> Result<Option<PathBuf>> {
     let path = run.join(LATEST);

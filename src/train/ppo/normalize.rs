@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 const EPS: f64 = 1e-8;
-const CLIP: f64 = 10.0;
+pub const CLIP: f64 = 10.0;
 
 /// Mean and variance of a stream of vectors (Chan's parallel update).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

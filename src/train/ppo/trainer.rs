@@ -232,12 +232,14 @@ pub fn train_ppo_on(
         ));
         if state.update % o.checkpoint_every as u64 == 0 && !done {
             checkpoint::save(run, &agent, &adam, &state)?;
+            checkpoint::export_policy(run, &agent, &state)?;
             plot_curves(run, &state)?;
         }
     }
     let success_rate = evaluate(&agent, &state.obs_norm, &mut envs, o.eval_episodes)?;
     state.eval_curve.push((state.env_steps, success_rate));
     checkpoint::save(run, &agent, &adam, &state)?;
+    checkpoint::export_policy(run, &agent, &state)?;
     plot_curves(run, &state)?;
     progress.finish_and_clear();
     let wall_s = started.elapsed().as_secs_f64();
