@@ -162,6 +162,7 @@ fn serve<T: Transport>(transport: Arc<T>, names: &NameResolver) -> Result<()> {
     planner.set_normalization(deploy.normalization.clone());
     let mut ctl = Controller::new(params, planner, &cfg.dmp, cfg.model.input_size)?;
     ctl.set_dy0(deploy.dy0);
+    ctl.set_position_scale(deploy.position_scale);
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
