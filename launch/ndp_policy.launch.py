@@ -7,8 +7,9 @@ Arguments: model (run directory: config.yaml + model.safetensors; overrides the 
 `checkpoint`), params_file, namespace, use_sim_time (true / false, also True / False / 1 / 0;
 anything else is an error), output (joint_trajectory | float64_array | pose), and the node's
 topics: joint_states_topic, image_topic, ee_pose_topic (the end effector's PoseStamped, for
-output pose), command_topic (each overrides the matching parameter, joint_state_topic,
-image_topic, ee_pose_topic, command_topic; empty: keep the params file's; a relative name is
+output pose), observation_topic (a simulator's observation vector), command_topic (each
+overrides the matching parameter, joint_state_topic, image_topic, ee_pose_topic,
+observation_topic, command_topic; empty: keep the params file's; a relative name is
 resolved in the node's namespace).
 """
 from launch import LaunchDescription
@@ -27,6 +28,8 @@ ARGS = {
     "image_topic": ("", "sensor_msgs/Image input (parameter image_topic)"),
     "ee_pose_topic": ("", "geometry_msgs/PoseStamped of the end effector, output pose "
                           "(parameter ee_pose_topic)"),
+    "observation_topic": ("", "std_msgs/Float64MultiArray observation vector, observation: "
+                              "vector (parameter observation_topic)"),
     "command_topic": ("", "publish commands on this topic (parameter command_topic)"),
     "log_level": ("info", "log level of the node"),
 }
@@ -38,6 +41,7 @@ TOPIC_PARAMS = {
     "joint_states_topic": "joint_state_topic",
     "image_topic": "image_topic",
     "ee_pose_topic": "ee_pose_topic",
+    "observation_topic": "observation_topic",
     "command_topic": "command_topic",
 }
 
