@@ -441,3 +441,56 @@ fn vector_observations_are_checked_and_required() {
     assert!(c.tick(ms(5)).command);
     assert_eq!(c.planner().0, [0.25, -0.5, 3.0]);
 }
+
+/// Run-time parameters: the node declares every parameter (a round trip through its map),
+/// accepts changes to the limits, input_timeout_s and `enabled`, and refuses the rest with
+/// the reason; `enabled: false` holds, and only a plan made after re-enabling resumes.
+#[test]
+fn runtime_parameters_change_limits_and_switch_the_policy() {
+    use ndp_ros::node::controller::runtime;
+    use ndp_ros::node::params::validator;
+    let p = params(&[]);
+    assert_eq!(NodeParams::from_map(&p.to_map()).unwrap(), p);
+    let check = validator(p.to_map());
+    let e = check("rate_hz", &ParamValue::Double(50.0)).unwrap_err();
+    assert!(e.contains("start-up only"), "{e}");
+    let e = check("velocity_max", &ParamValue::DoubleArray(vec![-1.0, 1.0])).unwrap_err();
+    assert!(e.contains("velocity_max") && e.contains("> 0"), "{e}");
+    assert!(check("velocity_max", &ParamValue::DoubleArray(vec![0.5, 0.5])).is_ok());
+    assert!(check("enabled", &ParamValue::Bool(false)).is_ok());
+
+    let mut c = Controller::new(p.clone(), Goal(vec![2.0, -2.0]), &dmp(), 28).unwrap();
+    let mut t = 0;
+    let mut step = |c: &mut Controller<Goal>| {
+        t += 10;
+        c.on_joint_state(&js(&[0.0, 0.0]), ms(t - 5));
+        c.tick(ms(t))
+    };
+    for _ in 0..5 {
+        assert!(step(&mut c).command);
+    }
+    // A tighter speed limit takes effect on the next tick.
+    let mut np = p.clone();
+    np.velocity_max = vec![0.5, 0.5];
+    c.set_runtime(&runtime(&np));
+    let before = c.setpoint().positions.clone();
+    assert!(step(&mut c).command);
+    for j in 0..2 {
+        assert!((c.setpoint().positions[j] - before[j]).abs() <= 0.5 / 100.0 + 1e-12);
+    }
+    // Off: a hold where the joint can stop, however long.
+    np.enabled = false;
+    c.set_runtime(&runtime(&np));
+    let t1 = step(&mut c);
+    assert!(t1.holding && t1.hold_started);
+    let hold = c.setpoint().positions.clone();
+    for _ in 0..50 {
+        assert!(step(&mut c).holding);
+        assert_eq!(c.setpoint().positions, hold);
+    }
+    // On again: a fresh plan, then motion.
+    np.enabled = true;
+    c.set_runtime(&runtime(&np));
+    let t2 = step(&mut c);
+    assert!(!t2.holding && t2.new_plan && t2.resumed, "{t2:?}");
+}

@@ -120,8 +120,22 @@ fn start() -> Result<()> {
         let names = NameResolver::new(&name, &ns, &args.remaps);
         let params = args.parameters(&name, &names.namespace)?;
         let opts = ndp_ros::ros::dds::DdsOptions::from_env()?;
-        let sim_time = NodeParams::from_map(&params)?.use_sim_time;
-        let t = ndp_ros::ros::dds::DdsTransport::new(&opts, &names.namespace, &name, params)?;
+        let np = NodeParams::from_map(&params)?;
+        let sim_time = np.use_sim_time;
+        // Every parameter declared to the standard parameter services (list, get, set); the
+        // run-time ones (limits, input_timeout_s, enabled) accept changes.
+        let all = np.to_map();
+        let declared = ndp_ros::ros::DeclaredParams {
+            values: all.clone().into_iter().collect(),
+            validate: ndp_ros::node::params::validator(all),
+        };
+        let t = ndp_ros::ros::dds::DdsTransport::with_parameters(
+            &opts,
+            &names.namespace,
+            &name,
+            params,
+            Some(declared),
+        )?;
         if sim_time {
             t.use_sim_time()?;
         }

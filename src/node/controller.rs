@@ -2,7 +2,7 @@
 //! every replan period, the executor every tick. The threaded node (`run`) uses the same
 //! pieces split over threads; tests, evaluation and the tick benchmark use this.
 
-use super::executor::{Executor, HorizonSpec, Setpoint, Tick};
+use super::executor::{Executor, HorizonSpec, Runtime, Setpoint, Tick};
 use super::inputs::{freshness, Freshness, Inputs};
 use super::limits::Limits;
 use super::params::{NodeParams, ObservationMode};
@@ -47,12 +47,21 @@ pub fn limits(p: &NodeParams) -> Limits {
     }
 }
 
+/// The run-time parameters' values.
+pub fn runtime(p: &NodeParams) -> Runtime {
+    Runtime {
+        limits: limits(p),
+        timeout_s: p.input_timeout_s,
+        enabled: p.enabled,
+    }
+}
+
 /// An executor for resolved parameters (plan timing set).
 pub fn executor(p: &NodeParams) -> Executor {
     let period = 1.0 / p.rate_hz;
     let n = ((p.horizon_s / period).ceil() as usize).clamp(1, MAX_HORIZON_POINTS);
     let spacing_s = (p.horizon_s / n as f64).max(period);
-    Executor::new(
+    let mut e = Executor::new(
         limits(p),
         p.joint_names.len(),
         p.rate_hz,
@@ -62,7 +71,9 @@ pub fn executor(p: &NodeParams) -> Executor {
             points: n,
             spacing_s,
         },
-    )
+    );
+    e.set_runtime(&runtime(p));
+    e
 }
 
 impl<P: Planner> Controller<P> {
@@ -96,6 +107,12 @@ impl<P: Planner> Controller<P> {
     /// How plans set the DMP's initial velocity (the checkpoint's deploy.yaml says).
     pub fn set_dy0(&mut self, dy0: super::plan_maker::Dy0) {
         self.maker.set_dy0(dy0);
+    }
+
+    /// Run-time parameter changes (limits, input_timeout_s, enabled), as the node takes them.
+    pub fn set_runtime(&mut self, r: &Runtime) {
+        self.params.input_timeout_s = r.timeout_s;
+        self.exec.set_runtime(r);
     }
 
     /// DMP units per position unit (deploy.yaml `position_scale`).

@@ -47,6 +47,44 @@ pub enum HoldWhy {
     Stale(Freshness),
     /// The planner refused the policy's output: resumes on the next good plan.
     Refused,
+    /// The parameter `enabled` is false: resumes on a plan made after it is true again.
+    Disabled,
+}
+
+/// What may change while the node runs (parameters in `params::RUNTIME`).
+#[derive(Debug, Default)]
+pub struct Runtime {
+    pub limits: Limits,
+    pub timeout_s: f64,
+    pub enabled: bool,
+}
+
+/// By hand: `clone_from` reuses the limit vectors (see `Setpoint`).
+impl Clone for Runtime {
+    fn clone(&self) -> Self {
+        Runtime {
+            limits: self.limits.clone(),
+            timeout_s: self.timeout_s,
+            enabled: self.enabled,
+        }
+    }
+
+    fn clone_from(&mut self, src: &Self) {
+        self.limits
+            .position_min
+            .clone_from(&src.limits.position_min);
+        self.limits
+            .position_max
+            .clone_from(&src.limits.position_max);
+        self.limits
+            .velocity_max
+            .clone_from(&src.limits.velocity_max);
+        self.limits
+            .acceleration_max
+            .clone_from(&src.limits.acceleration_max);
+        self.timeout_s = src.timeout_s;
+        self.enabled = src.enabled;
+    }
 }
 
 /// What one tick produced; the data is read from the executor's accessors.
@@ -91,6 +129,9 @@ pub struct Executor {
     hold: Option<HoldWhy>,
     hold_since_ns: i64,
     hold_target: Vec<f64>,
+    enabled: bool,
+    /// Set when `enabled` turns true again (i64::MAX: pending, the next tick stamps it).
+    enabled_at_ns: i64,
 }
 
 impl Executor {
@@ -119,7 +160,24 @@ impl Executor {
             hold: None,
             hold_since_ns: 0,
             hold_target: vec![0.0; dof],
+            enabled: true,
+            enabled_at_ns: i64::MAX,
         }
+    }
+
+    /// Takes run-time parameter changes (between ticks; allocates only if a limit vector
+    /// changes length, which validation forbids).
+    pub fn set_runtime(&mut self, r: &Runtime) {
+        let l = &mut self.limits;
+        l.position_min.clone_from(&r.limits.position_min);
+        l.position_max.clone_from(&r.limits.position_max);
+        l.velocity_max.clone_from(&r.limits.velocity_max);
+        l.acceleration_max.clone_from(&r.limits.acceleration_max);
+        self.timeout_s = r.timeout_s;
+        if r.enabled && !self.enabled {
+            self.enabled_at_ns = i64::MAX;
+        }
+        self.enabled = r.enabled;
     }
 
     pub fn set_timeout(&mut self, timeout_s: f64) {
@@ -133,11 +191,19 @@ impl Executor {
     /// Whether the planner should plan at once: holding on stale inputs, waiting for a plan
     /// made after they came back.
     pub fn awaiting_plan(&self) -> bool {
-        matches!(self.hold, Some(HoldWhy::Stale(_)))
+        self.enabled && matches!(self.hold, Some(HoldWhy::Stale(_) | HoldWhy::Disabled))
     }
 
     /// One tick at node-clock time `now_ns`, with the newest input stamps and plan.
     pub fn tick(&mut self, now_ns: i64, stamps: Stamps, plan: &Plan, rejects: &RejectLog) -> Tick {
+        if !self.enabled {
+            return self.hold_or_nothing(now_ns, Some(HoldWhy::Disabled));
+        }
+        if self.hold == Some(HoldWhy::Disabled) && self.enabled_at_ns == i64::MAX {
+            // Enabled again: only a plan made from now on resumes.
+            self.enabled_at_ns = now_ns;
+            self.hold_since_ns = now_ns;
+        }
         match freshness(stamps, self.needs_obs, now_ns, self.timeout_s) {
             Freshness::Fresh => {}
             Freshness::Waiting => return self.hold_or_nothing(now_ns, None),
@@ -156,7 +222,7 @@ impl Executor {
             return self.hold_or_nothing(now_ns, None);
         }
         let mut resumed = false;
-        if let Some(HoldWhy::Stale(_)) = self.hold {
+        if let Some(HoldWhy::Stale(_) | HoldWhy::Disabled) = self.hold {
             if plan.t0_ns < self.hold_since_ns || plan.seq == self.seq {
                 return self.hold_or_nothing(now_ns, self.hold);
             }

@@ -74,6 +74,7 @@ pub const SPECS: &[Spec] = &[
     Spec { name: "plan_topic", description: "where DMP plans go", default: "~/dmp_plan", range: "a topic name" },
     Spec { name: "frame_id", description: "header.frame_id of published commands", default: "", range: "a frame name" },
     Spec { name: "pose_orientation", description: "fixed orientation (x, y, z, w) of pose commands", default: "[0, 0, 0, 1]", range: "a unit quaternion" },
+    Spec { name: "enabled", description: "the policy on; false holds the robot (settable at run time, as are the limits and input_timeout_s)", default: "true", range: "bool" },
     Spec { name: "use_sim_time", description: "ROS time from /clock (rosgraph_msgs/Clock) for stamps and input timeouts; the loop still ticks at rate_hz of wall time", default: "false", range: "bool" },
 ];
 
@@ -113,6 +114,42 @@ pub struct NodeParams {
     pub frame_id: String,
     pub pose_orientation: [f64; 4],
     pub use_sim_time: bool,
+    pub enabled: bool,
+}
+
+/// Parameters a running node accepts changes to (the safety limits, the watchdog and the
+/// on/off switch); the rest are read at start-up only.
+pub const RUNTIME: &[&str] = &[
+    "enabled",
+    "position_min",
+    "position_max",
+    "velocity_max",
+    "acceleration_max",
+    "input_timeout_s",
+];
+
+/// The check behind `set_parameters`: a value equal to the current one is fine; a start-up
+/// parameter is refused with the reason; a run-time one must pass the start-up validation
+/// together with all the others.
+pub fn validator(initial: ParamMap) -> crate::ros::ParamValidator {
+    let current = std::sync::Mutex::new(initial);
+    Box::new(move |name: &str, value: &ParamValue| {
+        let mut cur = current.lock().unwrap_or_else(|e| e.into_inner());
+        if cur.get(name) == Some(value) {
+            return Ok(());
+        }
+        if !RUNTIME.contains(&name) {
+            return Err(format!(
+                "{name} is read at start-up only: restart the node to change it (run-time: {})",
+                RUNTIME.join(", ")
+            ));
+        }
+        let mut next = cur.clone();
+        next.insert(name.to_string(), value.clone());
+        NodeParams::from_map(&next).map_err(|e| e.to_string())?;
+        *cur = next;
+        Ok(())
+    })
 }
 
 fn bad(name: &str, msg: String) -> Error {
@@ -335,8 +372,87 @@ impl NodeParams {
             frame_id: r.string("frame_id", "")?,
             pose_orientation,
             use_sim_time: r.bool("use_sim_time", false)?,
+            enabled: r.bool("enabled", true)?,
             joint_names,
         })
+    }
+
+    /// Every parameter with its value (defaults included), as the node declares them.
+    pub fn to_map(&self) -> ParamMap {
+        use ParamValue as V;
+        let qos = |q: Qos| {
+            V::String(
+                if q == Qos::SENSOR_DATA {
+                    "sensor_data"
+                } else {
+                    "default"
+                }
+                .into(),
+            )
+        };
+        let doubles = |v: &[f64]| V::DoubleArray(v.to_vec());
+        let obs = match self.observation {
+            ObservationMode::Image => "image",
+            ObservationMode::State => "state",
+            ObservationMode::Both => "both",
+            ObservationMode::Vector => "vector",
+        };
+        let out = match self.output {
+            OutputMode::JointTrajectory => "joint_trajectory",
+            OutputMode::Float64Array => "float64_array",
+            OutputMode::Pose => "pose",
+        };
+        let entries = [
+            (
+                "checkpoint",
+                V::String(self.checkpoint.display().to_string()),
+            ),
+            ("observation", V::String(obs.into())),
+            (
+                "observation_topic",
+                V::String(self.observation_topic.clone()),
+            ),
+            ("joint_names", V::StringArray(self.joint_names.clone())),
+            (
+                "joint_state_topic",
+                V::String(self.joint_state_topic.clone()),
+            ),
+            ("image_topic", V::String(self.image_topic.clone())),
+            ("ee_pose_topic", V::String(self.ee_pose_topic.clone())),
+            ("output", V::String(out.into())),
+            ("command_topic", V::String(self.command_topic.clone())),
+            ("rate_hz", V::Double(self.rate_hz)),
+            ("plan_duration_s", V::Double(self.plan_duration_s)),
+            ("replan_period_s", V::Double(self.replan_period_s)),
+            ("horizon_s", V::Double(self.horizon_s)),
+            ("substeps", V::Integer(self.substeps as i64)),
+            ("position_min", doubles(&self.position_min)),
+            ("position_max", doubles(&self.position_max)),
+            ("velocity_max", doubles(&self.velocity_max)),
+            ("acceleration_max", doubles(&self.acceleration_max)),
+            ("input_timeout_s", V::Double(self.input_timeout_s)),
+            ("image_width", V::Integer(self.image_width as i64)),
+            ("image_height", V::Integer(self.image_height as i64)),
+            ("image_max_bytes", V::Integer(self.image_max_bytes as i64)),
+            ("memory_limit_mb", V::Integer(self.memory_limit_mb as i64)),
+            (
+                "realtime_priority",
+                V::Integer(self.realtime_priority as i64),
+            ),
+            ("image_qos", qos(self.image_qos)),
+            ("state_qos", qos(self.state_qos)),
+            ("command_qos", qos(self.command_qos)),
+            ("publish_plan", V::Bool(self.publish_plan)),
+            ("plan_topic", V::String(self.plan_topic.clone())),
+            ("frame_id", V::String(self.frame_id.clone())),
+            ("pose_orientation", doubles(&self.pose_orientation)),
+            ("use_sim_time", V::Bool(self.use_sim_time)),
+            ("enabled", V::Bool(self.enabled)),
+        ];
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
     }
 
     /// Fills in the plan timing: `plan_duration_s` from the checkpoint's (the seconds its

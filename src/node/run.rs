@@ -22,7 +22,7 @@ use futures::stream::{select_all, StreamExt};
 use hdrhistogram::Histogram;
 use triple_buffer::triple_buffer;
 
-use super::controller::{executor, plan_message, Controller};
+use super::controller::{executor, plan_message, runtime, Controller};
 use super::executor::{HoldWhy, Setpoint, Tick};
 use super::inputs::{freshness, Freshness, Inputs};
 use super::params::{NodeParams, ObservationMode, OutputMode};
@@ -160,7 +160,8 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
     let (p, maker, dmp) = ctl.into_parts();
     let inputs = Arc::new(Inputs::new(&p));
     let clock = Arc::new(NodeClock::new(transport.clone(), p.use_sim_time));
-    let input_thread = spawn_inputs(&transport, names, &p, &inputs, &clock)?;
+    let (rt_in, mut rt_out) = triple_buffer(&runtime(&p));
+    let input_thread = spawn_inputs(&transport, names, &p, &inputs, &clock, rt_in)?;
     let cmd_topic = names.resolve(&p.command_topic);
     let out = match p.output {
         OutputMode::JointTrajectory => {
@@ -251,6 +252,9 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
                 logged_waiting = true;
             }
         } else {
+            if rt_out.update() {
+                exec.set_runtime(rt_out.output_buffer());
+            }
             plan_out.update();
             let tick = exec.tick(
                 now,
@@ -406,6 +410,7 @@ enum Input {
     Image(Image),
     Pose(PoseStamped),
     Vector(Float64MultiArray),
+    Param(String, crate::ros::ParamValue),
 }
 
 fn spawn_inputs<T: Transport>(
@@ -414,6 +419,7 @@ fn spawn_inputs<T: Transport>(
     p: &NodeParams,
     inputs: &Arc<Inputs>,
     clock: &Arc<NodeClock<T>>,
+    mut rt_in: triple_buffer::Input<super::executor::Runtime>,
 ) -> Result<InputThread> {
     let mut streams = Vec::new();
     if p.output == OutputMode::Pose {
@@ -437,6 +443,10 @@ fn spawn_inputs<T: Transport>(
         }
         ObservationMode::State => {}
     }
+    if let Some(s) = transport.parameter_changes() {
+        streams.push(s.map(|(k, v)| Input::Param(k, v)).boxed());
+    }
+    let mut params = p.to_map();
     let (tx, rx) = futures::channel::oneshot::channel::<()>();
     let (inputs, clock) = (inputs.clone(), clock.clone());
     let handle = std::thread::Builder::new()
@@ -449,6 +459,19 @@ fn spawn_inputs<T: Transport>(
                     Input::Image(i) => inputs.on_image(i, now),
                     Input::Pose(q) => inputs.on_pose(&q, now),
                     Input::Vector(v) => inputs.on_vector(&v, now),
+                    Input::Param(k, v) => {
+                        // Validated by the transport already; checked again as a whole.
+                        let mut next = params.clone();
+                        next.insert(k.clone(), v.clone());
+                        match NodeParams::from_map(&next) {
+                            Ok(np) => {
+                                tracing::info!("parameter {k} set to {v}");
+                                rt_in.write(runtime(&np));
+                                params = next;
+                            }
+                            Err(e) => tracing::warn!("parameter {k}: {e}: change not applied"),
+                        }
+                    }
                 }
                 futures::future::ready(())
             });

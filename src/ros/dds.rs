@@ -13,9 +13,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::stream::{self, BoxStream, StreamExt};
 use ros2_client::dds::rustdds::DomainParticipantBuilder;
-use ros2_client::{Context, MessageTypeName, Name, Node, NodeName, NodeOptions, QosProfile};
+use ros2_client::{
+    Context, MessageTypeName, Name, Node, NodeName, NodeOptions, ParameterValue, QosProfile,
+};
 
-use super::{ParamMap, Publisher, Qos, Transport};
+use super::{ParamMap, ParamValue, Publisher, Qos, Transport};
 use crate::error::{Error, Result};
 use crate::msgs::{Clock, RosMessage, Time};
 
@@ -82,12 +84,56 @@ pub struct DdsTransport {
     name: String,
     /// With use_sim_time: the latest /clock, in nanoseconds (0 until the first one, as rcl).
     sim_clock: OnceLock<Arc<AtomicI64>>,
+    changes: Mutex<Option<futures::channel::mpsc::Receiver<(String, ParamValue)>>>,
     _context: Context,
 }
+
+fn to_ros(v: &ParamValue) -> ParameterValue {
+    match v {
+        ParamValue::Bool(b) => ParameterValue::Boolean(*b),
+        ParamValue::Integer(i) => ParameterValue::Integer(*i),
+        ParamValue::Double(d) => ParameterValue::Double(*d),
+        ParamValue::String(s) => ParameterValue::String(s.clone()),
+        ParamValue::BoolArray(v) => ParameterValue::BooleanArray(v.clone()),
+        ParamValue::IntegerArray(v) => ParameterValue::IntegerArray(v.clone()),
+        ParamValue::DoubleArray(v) => ParameterValue::DoubleArray(v.clone()),
+        ParamValue::StringArray(v) => ParameterValue::StringArray(v.clone()),
+    }
+}
+
+fn from_ros(v: &ParameterValue) -> Option<ParamValue> {
+    Some(match v {
+        ParameterValue::Boolean(b) => ParamValue::Bool(*b),
+        ParameterValue::Integer(i) => ParamValue::Integer(*i),
+        ParameterValue::Double(d) => ParamValue::Double(*d),
+        ParameterValue::String(s) => ParamValue::String(s.clone()),
+        ParameterValue::BooleanArray(v) => ParamValue::BoolArray(v.clone()),
+        ParameterValue::IntegerArray(v) => ParamValue::IntegerArray(v.clone()),
+        ParameterValue::DoubleArray(v) => ParamValue::DoubleArray(v.clone()),
+        ParameterValue::StringArray(v) => ParamValue::StringArray(v.clone()),
+        ParameterValue::NotSet | ParameterValue::ByteArray(_) => return None,
+    })
+}
+
+/// Accepted changes waiting for the node; more than this and changes are refused.
+const PENDING_CHANGES: usize = 64;
 
 impl DdsTransport {
     /// Joins the domain and creates node `name` in namespace `namespace`.
     pub fn new(opts: &DdsOptions, namespace: &str, name: &str, params: ParamMap) -> Result<Self> {
+        Self::with_parameters(opts, namespace, name, params, None)
+    }
+
+    /// As `new`, declaring the node's parameters to the standard parameter services (list,
+    /// get, set), with `declared.validate` deciding which changes are accepted; accepted ones
+    /// arrive on `parameter_changes()`.
+    pub fn with_parameters(
+        opts: &DdsOptions,
+        namespace: &str,
+        name: &str,
+        params: ParamMap,
+        declared: Option<super::DeclaredParams>,
+    ) -> Result<Self> {
         let mut builder = DomainParticipantBuilder::new(opts.domain_id);
         if opts.loopback_only {
             builder = builder.with_only_networks([Ipv4Addr::LOCALHOST]);
@@ -103,8 +149,33 @@ impl DdsTransport {
         let node_name = NodeName::new(namespace, name)
             .map_err(|e| dds_err(format!("node name `{namespace}/{name}`"), e))?;
         let fq = node_name.fully_qualified_name();
+        let mut options = NodeOptions::new().enable_rosout(false);
+        let (tx, rx) = futures::channel::mpsc::channel(PENDING_CHANGES);
+        let changes = declared.map(|d| {
+            for (k, v) in &d.values {
+                options = std::mem::take(&mut options).declare_parameter(k, to_ros(v));
+            }
+            let validate = Arc::new(d.validate);
+            let check = validate.clone();
+            options = std::mem::take(&mut options)
+                .parameter_validator(Box::new(
+                    move |k: &str, v: &ParameterValue| match from_ros(v) {
+                        Some(v) => check(k, &v),
+                        None => Err(format!("{k}: unsupported parameter type")),
+                    },
+                ))
+                .parameter_set_action(Box::new(move |k: &str, v: &ParameterValue| {
+                    if let Some(v) = from_ros(v) {
+                        tx.clone()
+                            .try_send((k.to_string(), v))
+                            .map_err(|_| "too many pending parameter changes".to_string())?;
+                    }
+                    Ok(())
+                }));
+            rx
+        });
         let mut node = context
-            .new_node(node_name, NodeOptions::new().enable_rosout(false))
+            .new_node(node_name, options)
             .map_err(|e| dds_err(format!("creating node {fq}"), e))?;
         // The spinner answers graph and discovery traffic; it ends with the node.
         if let Ok(spinner) = node.spinner() {
@@ -120,6 +191,7 @@ impl DdsTransport {
             params,
             name: fq,
             sim_clock: OnceLock::new(),
+            changes: Mutex::new(changes),
             _context: context,
         })
     }
@@ -252,5 +324,10 @@ impl Transport for DdsTransport {
 
     fn node_name(&self) -> &str {
         &self.name
+    }
+
+    fn parameter_changes(&self) -> Option<BoxStream<'static, (String, ParamValue)>> {
+        let rx = self.changes.lock().ok()?.take()?;
+        Some(rx.boxed())
     }
 }

@@ -19,6 +19,9 @@ type Bus = Arc<Mutex<HashMap<String, Vec<UnboundedSender<Sample>>>>>;
 #[derive(Clone)]
 pub struct MemoryTransport {
     bus: Bus,
+    changes:
+        Arc<Mutex<Option<futures::channel::mpsc::UnboundedReceiver<(String, super::ParamValue)>>>>,
+    change_tx: UnboundedSender<(String, super::ParamValue)>,
     clock: Arc<AtomicI64>,
     params: ParamMap,
     name: String,
@@ -26,8 +29,11 @@ pub struct MemoryTransport {
 
 impl MemoryTransport {
     pub fn new(name: &str, params: ParamMap) -> Self {
+        let (change_tx, rx) = unbounded();
         MemoryTransport {
             bus: Arc::default(),
+            changes: Arc::new(Mutex::new(Some(rx))),
+            change_tx,
             clock: Arc::new(AtomicI64::new(0)),
             params,
             name: name.into(),
@@ -42,6 +48,11 @@ impl MemoryTransport {
             .expect("bus lock")
             .get(topic)
             .map_or(0, Vec::len)
+    }
+
+    /// A parameter change as the parameter services would deliver it.
+    pub fn set_parameter(&self, name: &str, value: super::ParamValue) {
+        let _ = self.change_tx.unbounded_send((name.to_string(), value));
     }
 
     /// Sets the clock (nanoseconds of ROS time).
@@ -97,5 +108,10 @@ impl Transport for MemoryTransport {
 
     fn node_name(&self) -> &str {
         &self.name
+    }
+
+    fn parameter_changes(&self) -> Option<BoxStream<'static, (String, super::ParamValue)>> {
+        let rx = self.changes.lock().expect("changes lock").take()?;
+        Some(rx.boxed())
     }
 }

@@ -37,4 +37,20 @@ pub trait Transport: Send + Sync + 'static {
     fn parameters(&self) -> &ParamMap;
     /// The node's fully qualified name, for messages.
     fn node_name(&self) -> &str;
+    /// Changes to the node's parameters accepted at run time (through the standard parameter
+    /// services), once; None if the backend offers none.
+    fn parameter_changes(&self) -> Option<BoxStream<'static, (String, ParamValue)>> {
+        None
+    }
+}
+
+/// Checks a parameter change: Ok to accept, Err(reason) to refuse.
+pub type ParamValidator =
+    Box<dyn Fn(&str, &ParamValue) -> std::result::Result<(), String> + Send + Sync>;
+
+/// The parameters a node declares (every one, with its current value) and the check that
+/// decides which changes it accepts.
+pub struct DeclaredParams {
+    pub values: Vec<(String, ParamValue)>,
+    pub validate: ParamValidator,
 }

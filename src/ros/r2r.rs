@@ -64,6 +64,10 @@ type Job = Box<dyn FnOnce(&mut r2r::Node) + Send>;
 pub struct R2rTransport {
     jobs: Mutex<mpsc::Sender<Job>>,
     stop: Arc<AtomicBool>,
+    /// Set once the node has a subscription: before that its wait set is empty, and rcl_wait
+    /// would return at once (a busy loop) with an error that rcutils later reports as
+    /// overwritten.
+    waitable: Arc<AtomicBool>,
     spin: Option<JoinHandle<()>>,
     /// With use_sim_time: the latest /clock in nanoseconds (0 until the first, as rcl).
     sim_clock: Option<Arc<AtomicI64>>,
@@ -75,9 +79,9 @@ impl R2rTransport {
     /// Creates the node; rcl has already applied `--ros-args` (name, namespace, parameters).
     /// With the parameter `use_sim_time` true, `now()` follows /clock.
     pub fn new(name: &str, namespace: &str) -> Result<Self> {
-        let ctx =
-            r2r::Context::create().map_err(|e| r2r_err("creating the rcl context".into(), e))?;
-        let mut node = r2r::Node::create(ctx, name, namespace)
+        let ctx = unpanic("--ros-args", r2r::Context::create)?
+            .map_err(|e| r2r_err("creating the rcl context".into(), e))?;
+        let mut node = unpanic("r2r", || r2r::Node::create(ctx, name, namespace))?
             .map_err(|e| r2r_err(format!("creating node {namespace}/{name}"), e))?;
         let params: ParamMap = node
             .params
@@ -103,10 +107,11 @@ impl R2rTransport {
         let sim_clock = clock.as_ref().map(|(_, t)| t.clone());
         let (tx, rx) = mpsc::channel::<Job>();
         let stop = Arc::new(AtomicBool::new(false));
-        let stopped = stop.clone();
+        let waitable = Arc::new(AtomicBool::new(clock.is_some()));
+        let (stopped, ready) = (stop.clone(), waitable.clone());
         let spin = std::thread::Builder::new()
             .name("r2r-spin".into())
-            .spawn(move || spin(node, rx, stopped, clock))
+            .spawn(move || spin(node, rx, stopped, ready, clock))
             .map_err(|e| Error::io("r2r spin thread", e))?;
         if sim {
             tracing::info!("{name}: use_sim_time: ROS time follows /clock");
@@ -114,6 +119,7 @@ impl R2rTransport {
         Ok(R2rTransport {
             jobs: Mutex::new(tx),
             stop,
+            waitable,
             spin: Some(spin),
             sim_clock,
             params,
@@ -140,11 +146,30 @@ impl R2rTransport {
     }
 }
 
+/// r2r panics where rcl fails in some places (`Context::create` on `--ros-args` that rcl cannot
+/// parse: a bad remap, a missing parameter file): an error instead, with rcl's message, so that
+/// the process exits 1 like on any other start-up error. Only while the main thread is alone.
+fn unpanic<R>(key: &str, f: impl FnOnce() -> R) -> Result<R> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    r.map_err(|p| {
+        let msg = p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "rcl failed".into());
+        Error::invalid(key, msg)
+    })
+}
+
 /// The spin thread: owns the node until `stop`, then finalises it here.
 fn spin(
     mut node: r2r::Node,
     jobs: mpsc::Receiver<Job>,
     stop: Arc<AtomicBool>,
+    waitable: Arc<AtomicBool>,
     mut clock: Option<(
         impl futures::Stream<Item = r2r_graph::Clock> + Unpin,
         Arc<AtomicI64>,
@@ -154,7 +179,11 @@ fn spin(
         while let Ok(job) = jobs.try_recv() {
             job(&mut node);
         }
-        node.spin_once(SPIN_TIMEOUT);
+        if waitable.load(Ordering::Acquire) {
+            node.spin_once(SPIN_TIMEOUT);
+        } else {
+            std::thread::sleep(SPIN_TIMEOUT);
+        }
         if let Some((s, latest)) = &mut clock {
             while let Some(Some(c)) = s.next().now_or_never() {
                 let t = Time {
@@ -439,7 +468,10 @@ impl Transport for R2rTransport {
             })
             .boxed())
         })?;
-        made.map_err(|e| r2r_err(format!("subscribing to {topic} ({})", M::ros_type()), e))
+        let s =
+            made.map_err(|e| r2r_err(format!("subscribing to {topic} ({})", M::ros_type()), e))?;
+        self.waitable.store(true, Ordering::Release);
+        Ok(s)
     }
 
     fn publisher<M: RosMessage>(&self, topic: &str, qos: Qos) -> Result<Box<dyn Publisher<M>>> {
