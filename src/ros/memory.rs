@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::msgs::{RosMessage, Time};
 
 type Sample = Arc<dyn Any + Send + Sync>;
+type Changes = futures::channel::mpsc::UnboundedReceiver<(String, super::ParamValue)>;
 type Bus = Arc<Mutex<HashMap<String, Vec<UnboundedSender<Sample>>>>>;
 
 /// Topics are in-process channels; every subscriber gets every later message of its type.
