@@ -20,8 +20,7 @@ type Bus = Arc<Mutex<HashMap<String, Vec<UnboundedSender<Sample>>>>>;
 #[derive(Clone)]
 pub struct MemoryTransport {
     bus: Bus,
-    changes:
-        Arc<Mutex<Option<futures::channel::mpsc::UnboundedReceiver<(String, super::ParamValue)>>>>,
+    changes: Arc<Mutex<Option<Changes>>>,
     change_tx: UnboundedSender<(String, super::ParamValue)>,
     clock: Arc<AtomicI64>,
     params: ParamMap,
