@@ -459,6 +459,7 @@ fn spawn_inputs<T: Transport>(
                     Input::Image(i) => inputs.on_image(i, now),
                     Input::Pose(q) => inputs.on_pose(&q, now),
                     Input::Vector(v) => inputs.on_vector(&v, now),
+                    Input::Param(k, v) if params.get(&k) == Some(&v) => {}
                     Input::Param(k, v) => {
                         // Validated by the transport already; checked again as a whole.
                         let mut next = params.clone();
