@@ -1,7 +1,7 @@
 //! The embedded transport's parameter services against rclpy (Fast DDS from the ROS 2 Jazzy
 //! wheels of scripts/setup_ros.sh): every node parameter listed and readable with its value,
-//! run-time ones settable and applied, start-up ones refused with the reason. Loopback only,
-//! domain 65.
+//! run-time ones settable and applied, start-up ones refused with the reason; the node's log
+//! lines on /rosout. Loopback only, domain 65.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -87,4 +87,37 @@ fn rclpy_lists_gets_and_sets_the_node_parameters() {
     assert_eq!(v["after"]["velocity_max"][3], 0.5);
     assert_eq!(v["after"]["enabled"], false);
     assert_eq!(v["after"]["rate_hz"], 100.0);
+    // The node's log line about the change, on /rosout (rcl_interfaces/msg/Log, INFO = 20).
+    let logs = v["rosout"].as_array().unwrap();
+    assert!(
+        logs.iter().any(|l| l["level"] == 20
+            && l["msg"]
+                .as_str()
+                .unwrap()
+                .contains("parameter velocity_max set to")),
+        "{logs:?}"
+    );
+}
+
+/// An unknown `--log-level` is a start-up error naming it, not a silently mute node.
+#[test]
+fn an_unknown_log_level_is_a_start_up_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ndp_policy"))
+        .args([
+            "--ros-args",
+            "--log-level",
+            "verbose",
+            "-p",
+            "checkpoint:=/nonexistent",
+        ])
+        .env("ROS_DOMAIN_ID", "66")
+        .env("ROS_LOCALHOST_ONLY", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--log-level") && err.contains("verbose"),
+        "{err}"
+    );
 }

@@ -15,8 +15,11 @@ use ndp_ros::node::{Controller, NodeParams};
 use ndp_ros::policy::deployment::Deployment;
 use ndp_ros::ros::args::RosArgs;
 use ndp_ros::ros::names::NameResolver;
+use ndp_ros::ros::rosout::{log_filter, RosoutLayer};
 use ndp_ros::ros::Transport;
 use ndp_ros::train::checkpoint;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// mimalloc, with a clear last word when an allocation fails under `memory_limit_mb` (Rust
 /// then aborts with "memory allocation of N bytes failed").
@@ -89,6 +92,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// Forwards log lines to /rosout once the transport gives it a sink.
+static ROSOUT: std::sync::LazyLock<RosoutLayer> = std::sync::LazyLock::new(RosoutLayer::default);
+
 fn start() -> Result<()> {
     let args = RosArgs::parse(std::env::args().skip(1))?;
     if let Some(mb) = memory_limit_mb(&args) {
@@ -98,15 +104,19 @@ fn start() -> Result<()> {
         println!("{USAGE}\n{}", NodeParams::describe());
         return Ok(());
     }
-    let level = args.log_level.clone().unwrap_or_else(|| "info".into());
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
-        .init();
     let name = args
         .node_name
         .clone()
         .unwrap_or_else(|| "ndp_policy".into());
+    // Log lines go to stderr and, once the transport is up, to /rosout; ros2-client's own
+    // echo of what it sends to /rosout is not printed twice.
+    let level = log_filter(args.log_level.as_deref(), &name)?;
+    let filter = tracing_subscriber::EnvFilter::new(format!("{level},ros2_client::rosout=off"));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(ROSOUT.clone())
+        .init();
     let ns = args.namespace.clone().unwrap_or_else(|| "/".into());
     // With r2r, rcl has parsed --ros-args (node name, namespace, remaps, parameters) already.
     #[cfg(feature = "r2r")]
@@ -149,6 +159,9 @@ fn start() -> Result<()> {
 
 /// Loads the checkpoint named by the parameters and runs the node until SIGINT or SIGTERM.
 fn serve<T: Transport>(transport: Arc<T>, names: &NameResolver) -> Result<()> {
+    if let Some(sink) = transport.log_sink() {
+        ROSOUT.connect(sink);
+    }
     let mut params = NodeParams::from_map(transport.parameters())?;
     let (cfg, policy, _) = checkpoint::load(&params.checkpoint, &Device::Cpu)
         .with_context(|| format!("parameter checkpoint `{}`", params.checkpoint.display()))?;

@@ -149,7 +149,7 @@ impl DdsTransport {
         let node_name = NodeName::new(namespace, name)
             .map_err(|e| dds_err(format!("node name `{namespace}/{name}`"), e))?;
         let fq = node_name.fully_qualified_name();
-        let mut options = NodeOptions::new().enable_rosout(false);
+        let mut options = NodeOptions::new().enable_rosout(true);
         let (tx, rx) = futures::channel::mpsc::channel(PENDING_CHANGES);
         let changes = declared.map(|d| {
             for (k, v) in &d.values {
@@ -324,6 +324,28 @@ impl Transport for DdsTransport {
 
     fn node_name(&self) -> &str {
         &self.name
+    }
+
+    fn log_sink(&self) -> Option<super::rosout::LogSink> {
+        use ros2_client::log::LogLevel;
+        use ros2_client::RosoutRaw;
+        let handle = self.node.lock().ok()?.logging_handle();
+        let node = self.name.trim_start_matches('/').replace('/', ".");
+        Some(Arc::new(
+            move |level: u8, _target: &str, msg: &str, file: &str, line: u32| {
+                let level = match level {
+                    l if l >= 40 => LogLevel::Error,
+                    l if l >= 30 => LogLevel::Warn,
+                    l if l >= 20 => LogLevel::Info,
+                    _ => LogLevel::Debug,
+                };
+                let d = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default();
+                let stamp = ros2_client::builtin_interfaces::Time::from_nanos(d.as_nanos() as i64);
+                handle.rosout_raw(stamp, level, &node, msg, file, "", line);
+            },
+        ))
     }
 
     fn parameter_changes(&self) -> Option<BoxStream<'static, (String, ParamValue)>> {

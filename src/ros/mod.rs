@@ -12,6 +12,7 @@ pub mod params;
 pub mod qos;
 #[cfg(feature = "r2r")]
 pub mod r2r;
+pub mod rosout;
 
 use futures::stream::BoxStream;
 
@@ -40,6 +41,10 @@ pub trait Transport: Send + Sync + 'static {
     /// Changes to the node's parameters accepted at run time (through the standard parameter
     /// services), once; None if the backend offers none.
     fn parameter_changes(&self) -> Option<BoxStream<'static, (String, ParamValue)>> {
+        None
+    }
+    /// Where log lines go on ROS (`/rosout`), if the backend publishes them.
+    fn log_sink(&self) -> Option<rosout::LogSink> {
         None
     }
 }

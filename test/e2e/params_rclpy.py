@@ -9,7 +9,8 @@ import sys
 import time
 
 import rclpy
-from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.msg import Log, Parameter, ParameterType, ParameterValue
+from rclpy.qos import QoSProfile, ReliabilityPolicy, DurabilityPolicy
 from rcl_interfaces.srv import DescribeParameters, GetParameters, ListParameters, SetParameters
 
 
@@ -44,6 +45,9 @@ def main():
     node = rclpy.create_node("params_peer")
     n = a.node
     out = {}
+    logs = []
+    qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
+    node.create_subscription(Log, "/rosout", lambda m: logs.append((m.level, m.name, m.msg)), qos)
     try:
         deadline = time.time() + a.timeout
         lst = call(node, node.create_client(ListParameters, f"{n}/list_parameters"), ListParameters.Request(), a.timeout)
@@ -69,6 +73,11 @@ def main():
         out["set"] = [{"ok": x.successful, "reason": x.reason} for x in s.results]
         r = call(node, get, GetParameters.Request(names=names), a.timeout)
         out["after"] = {k: value(v) for k, v in zip(names, r.values)}
+        # The node logs each applied change; it must reach /rosout.
+        until = time.time() + 10
+        while time.time() < until and not any("velocity_max" in m for _, _, m in logs):
+            rclpy.spin_once(node, timeout_sec=0.1)
+        out["rosout"] = [{"level": l, "name": nm, "msg": m} for l, nm, m in logs if "ndp_policy" in nm]
     except TimeoutError as e:
         out["error"] = str(e)
         print(json.dumps(out))
