@@ -194,7 +194,10 @@ fn serve<T: Transport>(transport: Arc<T>, names: &NameResolver) -> Result<()> {
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
         .context("installing the SIGINT handler")?;
-    let stats = run(transport, names, ctl, stop, None)?;
+    let stats = run(transport.clone(), names, ctl, stop, None)?;
+    if stats.published > 0 {
+        transport.flush(std::time::Duration::from_millis(300));
+    }
     tracing::info!(
         "{} ticks, {} missed, {} commands published",
         stats.ticks,

@@ -326,6 +326,13 @@ impl Transport for DdsTransport {
         &self.name
     }
 
+    /// RustDDS sends from its own event thread, and ros2-client offers no wait for
+    /// acknowledgements: the process stays up for `max` so that the final hold goes out (and
+    /// is resent once if a reliable reader asks) before the participant is dropped.
+    fn flush(&self, max: std::time::Duration) {
+        std::thread::sleep(max);
+    }
+
     fn log_sink(&self) -> Option<super::rosout::LogSink> {
         use ros2_client::log::LogLevel;
         use ros2_client::RosoutRaw;

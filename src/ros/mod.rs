@@ -43,6 +43,11 @@ pub trait Transport: Send + Sync + 'static {
     fn parameter_changes(&self) -> Option<BoxStream<'static, (String, ParamValue)>> {
         None
     }
+    /// Before the process exits: gives what was just published (the final hold) the time to
+    /// leave, at most `max`. Backends that send synchronously return at once.
+    fn flush(&self, max: std::time::Duration) {
+        let _ = max;
+    }
     /// Where log lines go on ROS (`/rosout`), if the backend publishes them.
     fn log_sink(&self) -> Option<rosout::LogSink> {
         None
