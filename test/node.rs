@@ -418,9 +418,13 @@ fn the_run_loop_publishes_over_a_transport() {
     while let Some(Some(m)) = futures::FutureExt::now_or_never(cmds.next()) {
         rest.push(m);
     }
+    // The final hold: a trajectory that ends at rest (no acceleration limit: at rest at once,
+    // at the last command).
     let hold = rest.pop().expect("final hold");
-    assert_eq!(hold.points.len(), 1);
-    assert!(hold.points[0].velocities.iter().all(|v| *v == 0.0));
+    assert_eq!(hold.points.len(), 10);
+    let last = hold.points.last().unwrap();
+    assert!(last.velocities.iter().all(|v| *v == 0.0));
+    assert_eq!(hold.points[0].positions, last.positions);
     // Published: the first, the rest, and the final hold.
     assert_eq!(rest.len() + 2, stats.published as usize);
     assert!(

@@ -494,3 +494,157 @@ fn runtime_parameters_change_limits_and_switch_the_policy() {
     let t2 = step(&mut c);
     assert!(!t2.holding && t2.new_plan && t2.resumed, "{t2:?}");
 }
+
+/// Braking is discrete: from rest toward a target beyond the box edge, the acceleration
+/// limit holds (within 15 % on the tick of arrival) and the box edge is reached without a hard stop.
+#[test]
+fn braking_into_the_box_edge_keeps_the_acceleration_limit() {
+    use ndp_ros::node::limits::{JointCommand, Limits};
+    for amax in [1.0, 20.0] {
+        let l = Limits {
+            position_min: vec![-1.0],
+            position_max: vec![1.0],
+            velocity_max: vec![2.175],
+            acceleration_max: vec![amax],
+        };
+        let dt = 0.01;
+        let mut c = JointCommand::default();
+        for i in 0..2000 {
+            let (n, _) = l.step(
+                0,
+                c,
+                JointCommand {
+                    position: 5.0,
+                    velocity: 0.0,
+                },
+                dt,
+            );
+            assert!(n.position <= 1.0, "tick {i}: {} beyond the box", n.position);
+            assert!((n.position - c.position).abs() <= 2.175 * dt + 1e-12);
+            let dv = (n.velocity - c.velocity).abs();
+            // Discrete braking: within 15 % on the tick of arrival.
+            assert!(
+                dv <= amax * dt * 1.15 + 1e-9,
+                "a = {amax}, tick {i}: dv {dv} > {}",
+                amax * dt
+            );
+            c = n;
+        }
+        assert!(
+            (c.position - 1.0).abs() < 1e-6 && c.velocity.abs() < 1e-6,
+            "{c:?}"
+        );
+    }
+}
+
+/// A reported velocity never jumps past the acceleration limit, even when the position did
+/// not need limiting.
+#[test]
+fn reported_velocities_keep_the_acceleration_limit() {
+    use ndp_ros::node::limits::{JointCommand, Limits};
+    let l = Limits {
+        acceleration_max: vec![20.0],
+        ..Limits::default()
+    };
+    let (n, _) = l.step(
+        0,
+        JointCommand::default(),
+        JointCommand {
+            position: 0.0,
+            velocity: 2.0,
+        },
+        0.01,
+    );
+    assert!(n.velocity.abs() <= 0.2 + 1e-12, "{n:?}");
+}
+
+/// Wall time: an input stamped a little after the tick's nominal time is fresh, not a
+/// clock jump.
+#[test]
+fn an_input_newer_than_the_tick_is_not_a_clock_jump_in_wall_time() {
+    let mut c = Controller::new(params(&[]), Goal(vec![0.5, 0.5]), &dmp(), 28).unwrap();
+    for i in 0..50 {
+        c.on_joint_state(&js(&[0.0, 0.0]), Time::from_nanos(i * 10_000_000 + 300_000));
+        assert!(
+            !c.tick(Time::from_nanos(i * 10_000_000)).holding,
+            "tick {i}"
+        );
+    }
+    assert_eq!(c.rejects().count("clock_jumped_back"), 0);
+}
+
+/// In sim time, inputs from before a /clock reset stay stale even once the clock catches up
+/// with their stamps; only inputs received after the reset resume.
+#[test]
+fn inputs_from_before_a_clock_reset_stay_stale() {
+    let p = params(&[("use_sim_time", ParamValue::Bool(true))]);
+    let mut c = Controller::new(p, Goal(vec![1.0, 1.0]), &dmp(), 28).unwrap();
+    for i in 0..10 {
+        c.on_joint_state(&js(&[0.0, 0.0]), ms(10_000 + i * 10));
+        assert!(!c.tick(ms(10_000 + i * 10)).holding);
+    }
+    // Reset to 0 s; joint states stopped. At 10.05 s of the new clock the old stamp (10.09 s)
+    // would look fresh again.
+    assert!(c.tick(ms(0)).holding);
+    for t in (10..10_100).step_by(10) {
+        assert!(c.tick(ms(t)).holding, "at {t} ms");
+    }
+    c.on_joint_state(&js(&[0.0, 0.0]), ms(10_105));
+    assert!(!c.tick(ms(10_110)).holding);
+}
+
+/// joint_trajectory output: a hold is a trajectory that brakes within the limits and ends
+/// at rest (Jazzy's joint_trajectory_controller refuses a moving last point).
+#[test]
+fn a_hold_is_a_braking_trajectory_that_ends_at_rest() {
+    let amax = 5.0;
+    let p = params(&[
+        ("acceleration_max", ParamValue::DoubleArray(vec![amax; 2])),
+        ("input_timeout_s", ParamValue::Double(0.05)),
+    ]);
+    let mut c = Controller::new(p, Goal(vec![2.0, -2.0]), &dmp(), 28).unwrap();
+    for i in 0..30 {
+        c.on_joint_state(&js(&[0.0, 0.0]), ms(i * 10));
+        c.tick(ms(i * 10 + 1));
+    }
+    let moving = c.setpoint().clone();
+    assert!(
+        moving.velocities.iter().any(|v| v.abs() > 0.01),
+        "{moving:?}"
+    );
+    let mut t = 301;
+    let mut before = moving;
+    let hold = loop {
+        t += 10;
+        let k = c.tick(ms(t));
+        if k.hold_started {
+            break c.horizon().to_vec();
+        }
+        before = c.setpoint().clone();
+    };
+    let dt = c.horizon_spacing_s();
+    let mut prev = before;
+    for (i, pt) in hold.iter().enumerate() {
+        for j in 0..2 {
+            assert!(
+                (pt.positions[j] - prev.positions[j]).abs() <= VMAX * dt + 1e-12,
+                "point {i}"
+            );
+            assert!(
+                (pt.velocities[j] - prev.velocities[j]).abs() <= amax * dt * 1.01 + 1e-9
+                    || i == hold.len() - 1,
+                "point {i}"
+            );
+        }
+        prev = pt.clone();
+    }
+    assert!(hold.last().unwrap().velocities.iter().all(|v| *v == 0.0));
+}
+
+/// Run-time limits can change but not be switched off (a peer setting velocity_max: []).
+#[test]
+fn a_running_limit_cannot_be_switched_off() {
+    let check = ndp_ros::node::params::validator(params(&[]).to_map());
+    let e = check("velocity_max", &ParamValue::DoubleArray(vec![])).unwrap_err();
+    assert!(e.contains("switched on or off"), "{e}");
+}

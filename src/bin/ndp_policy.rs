@@ -186,7 +186,7 @@ fn serve<T: Transport>(transport: Arc<T>, names: &NameResolver) -> Result<()> {
         tracing::info!("plan duration {:.3} s from {from}", params.plan_duration_s);
     }
     let mut planner = PolicyPlanner::new(policy, &params)?;
-    planner.set_normalization(deploy.normalization.clone());
+    planner.set_normalization(deploy.normalization.clone())?;
     let mut ctl = Controller::new(params, planner, &cfg.dmp, cfg.model.input_size)?;
     ctl.set_dy0(deploy.dy0);
     ctl.set_position_scale(deploy.position_scale);

@@ -3,7 +3,7 @@
 //! pieces split over threads; tests, evaluation and the tick benchmark use this.
 
 use super::executor::{Executor, HorizonSpec, Runtime, Setpoint, Tick};
-use super::inputs::{freshness, Freshness, Inputs};
+use super::inputs::{Freshness, Inputs};
 use super::limits::Limits;
 use super::params::{NodeParams, ObservationMode};
 use super::plan::{Plan, PlanKind};
@@ -73,6 +73,11 @@ pub fn executor(p: &NodeParams) -> Executor {
         },
     );
     e.set_runtime(&runtime(p));
+    // Sim time can jump back (a simulator reset); inputs stamped up to two ticks after a
+    // tick's own time are just late, not from the future.
+    if p.use_sim_time {
+        e.set_jump_tolerance((2e9 / p.rate_hz) as i64);
+    }
     e
 }
 
@@ -139,12 +144,7 @@ impl<P: Planner> Controller<P> {
     /// One controller tick at node time `now`: plans first when a plan is due.
     pub fn tick(&mut self, now: Time) -> Tick {
         let now_ns = now.nanos();
-        let f = freshness(
-            self.inputs.stamps(),
-            self.inputs.needs_obs(),
-            now_ns,
-            self.params.input_timeout_s,
-        );
+        let f = self.exec.freshness(now_ns, self.inputs.stamps());
         let due = match self.last_plan_ns {
             None => true,
             Some(t) => now_ns - t >= self.replan_ns - self.half_tick_ns() || now_ns < t,

@@ -130,6 +130,9 @@ pub struct Executor {
     hold_since_ns: i64,
     hold_target: Vec<f64>,
     enabled: bool,
+    jump_tolerance_ns: i64,
+    /// Input counts when the clock jumped back (inputs up to them are stale).
+    jump_seq: Option<(u64, u64)>,
     /// Set when `enabled` turns true again (i64::MAX: pending, the next tick stamps it).
     enabled_at_ns: i64,
 }
@@ -161,6 +164,8 @@ impl Executor {
             hold_since_ns: 0,
             hold_target: vec![0.0; dof],
             enabled: true,
+            jump_tolerance_ns: i64::MAX,
+            jump_seq: None,
             enabled_at_ns: i64::MAX,
         }
     }
@@ -194,6 +199,32 @@ impl Executor {
         self.enabled && matches!(self.hold, Some(HoldWhy::Stale(_) | HoldWhy::Disabled))
     }
 
+    /// Whether the inputs can be acted on at `now_ns` (the run-time input_timeout_s; within the
+    /// clock-jump tolerance; after a jump, only inputs received since).
+    pub fn freshness(&self, now_ns: i64, stamps: Stamps) -> Freshness {
+        if let Some((s, o)) = self.jump_seq {
+            if stamps.state_seq <= s {
+                return Freshness::ClockJumpedBack(0);
+            }
+            if self.needs_obs && stamps.obs_seq <= o {
+                return Freshness::ClockJumpedBack(1);
+            }
+        }
+        freshness(
+            stamps,
+            self.needs_obs,
+            now_ns,
+            self.timeout_s,
+            self.jump_tolerance_ns,
+        )
+    }
+
+    /// Sim time: a clock more than this behind an input's stamp has jumped back. Wall time
+    /// (monotonic) never jumps: i64::MAX.
+    pub fn set_jump_tolerance(&mut self, ns: i64) {
+        self.jump_tolerance_ns = ns;
+    }
+
     /// One tick at node-clock time `now_ns`, with the newest input stamps and plan.
     pub fn tick(&mut self, now_ns: i64, stamps: Stamps, plan: &Plan, rejects: &RejectLog) -> Tick {
         if !self.enabled {
@@ -204,12 +235,19 @@ impl Executor {
             self.enabled_at_ns = now_ns;
             self.hold_since_ns = now_ns;
         }
-        match freshness(stamps, self.needs_obs, now_ns, self.timeout_s) {
-            Freshness::Fresh => {}
+        match self.freshness(now_ns, stamps) {
+            Freshness::Fresh => self.jump_seq = None,
             Freshness::Waiting => return self.hold_or_nothing(now_ns, None),
             f => {
                 let cause = match f {
-                    Freshness::ClockJumpedBack(_) => Cause::ClockJumpedBack,
+                    Freshness::ClockJumpedBack(_) => {
+                        // Inputs received before the jump stay stale even once the clock
+                        // catches up with their stamps: only newer ones count.
+                        if self.jump_seq.is_none() {
+                            self.jump_seq = Some((stamps.state_seq, stamps.obs_seq));
+                        }
+                        Cause::ClockJumpedBack
+                    }
                     _ => Cause::StaleInputs,
                 };
                 if self.hold.is_none() && self.commanded {
@@ -223,7 +261,8 @@ impl Executor {
         }
         let mut resumed = false;
         if let Some(HoldWhy::Stale(_) | HoldWhy::Disabled) = self.hold {
-            if plan.t0_ns < self.hold_since_ns || plan.seq == self.seq {
+            // A plan made after the hold began (and not before a clock jump: t0 <= now).
+            if plan.t0_ns < self.hold_since_ns || plan.t0_ns > now_ns || plan.seq == self.seq {
                 return self.hold_or_nothing(now_ns, self.hold);
             }
             resumed = true;
@@ -250,8 +289,18 @@ impl Executor {
             _ => {
                 self.hold = None;
                 if !self.commanded {
+                    // The first command starts from the measurement, its velocity within
+                    // the speed limit.
                     self.cmd.positions.copy_from_slice(&plan.y0);
-                    self.cmd.velocities.copy_from_slice(&plan.dy0);
+                    for (j, v) in self.cmd.velocities.iter_mut().enumerate() {
+                        let vmax = self
+                            .limits
+                            .velocity_max
+                            .get(j)
+                            .copied()
+                            .unwrap_or(f64::INFINITY);
+                        *v = plan.dy0[j].clamp(-vmax, vmax);
+                    }
                 }
                 plan.sample(
                     now_ns + self.period_ns - self.anchor_ns,
@@ -326,10 +375,48 @@ impl Executor {
                 };
                 self.hold_target[j] = self.limits.stopping_point(j, c);
             }
+            self.fill_hold_horizon();
         }
         let mut t = self.hold_step(started);
         t.why = if started { self.hold } else { None };
         t
+    }
+
+    /// The hold as a trajectory (for joint_trajectory_controller): braking within the limits
+    /// from the current command to the hold target, ending at rest (a controller that
+    /// refuses a moving last point, as Jazzy's does by default, takes it).
+    fn fill_hold_horizon(&mut self) {
+        let dt = self.horizon_spec.spacing_s;
+        self.target.velocities.fill(0.0);
+        for i in 0..self.horizon.len() {
+            let (before, rest) = self.horizon.split_at_mut(i);
+            let prev = before.last().unwrap_or(&self.cmd);
+            let out = &mut rest[0];
+            self.limits.apply(
+                &prev.positions,
+                &prev.velocities,
+                &self.hold_target,
+                &self.target.velocities,
+                dt,
+                &mut out.positions,
+                &mut out.velocities,
+            );
+        }
+        if let Some(last) = self.horizon.last_mut() {
+            last.velocities.fill(0.0);
+        }
+    }
+
+    /// Before the node stops: a hold from the last command, as a trajectory in `horizon()`.
+    pub fn final_hold(&mut self) {
+        for j in 0..self.hold_target.len() {
+            let c = JointCommand {
+                position: self.cmd.positions[j],
+                velocity: self.cmd.velocities[j],
+            };
+            self.hold_target[j] = self.limits.stopping_point(j, c);
+        }
+        self.fill_hold_horizon();
     }
 
     fn hold_step(&mut self, started: bool) -> Tick {
@@ -357,7 +444,8 @@ impl Executor {
         &self.setpoint
     }
 
-    /// The trajectory of the newest motion plan, from the command before it was taken.
+    /// The trajectory of the newest motion plan from the command before it was taken, or of
+    /// the newest hold (braking to rest).
     pub fn horizon(&self) -> &[Setpoint] {
         &self.horizon
     }

@@ -4,8 +4,8 @@
 //! Images are kept as received (after a header check) and converted only when a plan uses
 //! them.
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::observe::{check_image, image_pixels, reorder, JointSnapshot, Reject};
 use super::params::{NodeParams, ObservationMode};
@@ -24,6 +24,9 @@ pub struct Stamps {
     pub state: i64,
     /// The image or observation vector; `NEVER` also when the observation needs neither.
     pub obs: i64,
+    /// How many of each were accepted so far (which ones came after a clock jump).
+    pub state_seq: u64,
+    pub obs_seq: u64,
 }
 
 pub struct Inputs {
@@ -36,10 +39,14 @@ pub struct Inputs {
     image_expect: (usize, usize),
     image_max_bytes: usize,
     state: Mutex<Option<JointSnapshot>>,
-    image: Mutex<Option<(Image, usize)>>,
+    image: Mutex<Option<(Arc<Image>, usize)>>,
     vector: Mutex<Option<Vec<f64>>>,
     state_stamp: AtomicI64,
     obs_stamp: AtomicI64,
+    state_seq: AtomicU64,
+    obs_seq: AtomicU64,
+    /// With a position box: measurements farther outside it than its width are refused.
+    plausible: Vec<(f64, f64)>,
     pub rejects: RejectLog,
 }
 
@@ -68,6 +75,17 @@ impl Inputs {
             vector: Mutex::new(None),
             state_stamp: AtomicI64::new(NEVER),
             obs_stamp: AtomicI64::new(NEVER),
+            state_seq: AtomicU64::new(0),
+            obs_seq: AtomicU64::new(0),
+            plausible: p
+                .position_min
+                .iter()
+                .zip(&p.position_max)
+                .map(|(&lo, &hi)| {
+                    let margin = (hi - lo).max(1.0);
+                    (lo - margin, hi + margin)
+                })
+                .collect(),
             rejects: RejectLog::default(),
         }
     }
@@ -114,16 +132,33 @@ impl Inputs {
         }
         *self.vector.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg.data.clone());
         self.obs_stamp.store(now_ns, Ordering::Release);
+        self.obs_seq.fetch_add(1, Ordering::AcqRel);
     }
 
-    fn store_state(&self, s: JointSnapshot, now_ns: i64) {
+    fn store_state(&self, s: JointSnapshot, now_ns: i64, topic: &str) {
+        // A position far outside the box (more than its width beyond it) is a sensor fault,
+        // not a robot to bring back: refused rather than commanded from.
+        if let Some(j) = s
+            .positions
+            .iter()
+            .zip(&self.plausible)
+            .position(|(p, (lo, hi))| !(lo..=hi).contains(&p))
+        {
+            let r = Reject::NonFinite(format!(
+                "{topic}: joint `{}` at {:e}, implausibly far outside [position_min, position_max]",
+                self.joint_names[j], s.positions[j]
+            ));
+            self.rejects.record(&r);
+            return;
+        }
         *self.state.lock().unwrap_or_else(|e| e.into_inner()) = Some(s);
         self.state_stamp.store(now_ns, Ordering::Release);
+        self.state_seq.fetch_add(1, Ordering::AcqRel);
     }
 
     pub fn on_joint_state(&self, msg: &JointState, now_ns: i64) {
         match reorder(msg, &self.joint_names, &self.state_topic) {
-            Ok(s) => self.store_state(s, now_ns),
+            Ok(s) => self.store_state(s, now_ns, &self.state_topic),
             Err(r) => self.rejects.record(&r),
         }
     }
@@ -143,7 +178,7 @@ impl Inputs {
             positions,
             velocities: vec![0.0; d],
         };
-        self.store_state(s, now_ns);
+        self.store_state(s, now_ns, &self.pose_topic);
     }
 
     /// Takes the image after a header check (size bound first); pixels are read at planning.
@@ -158,8 +193,10 @@ impl Inputs {
             &self.image_topic,
         ) {
             Ok(channels) => {
-                *self.image.lock().unwrap_or_else(|e| e.into_inner()) = Some((msg, channels));
+                *self.image.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((Arc::new(msg), channels));
                 self.obs_stamp.store(now_ns, Ordering::Release);
+                self.obs_seq.fetch_add(1, Ordering::AcqRel);
             }
             Err(r) => self.rejects.record(&r),
         }
@@ -173,6 +210,8 @@ impl Inputs {
             } else {
                 NEVER
             },
+            state_seq: self.state_seq.load(Ordering::Acquire),
+            obs_seq: self.obs_seq.load(Ordering::Acquire),
         }
     }
 
@@ -184,9 +223,13 @@ impl Inputs {
             .unwrap_or_else(|e| e.into_inner())
             .clone()?;
         let image = if self.needs_image() {
-            let slot = self.image.lock().unwrap_or_else(|e| e.into_inner());
-            let (msg, channels) = slot.as_ref()?;
-            Some(image_pixels(msg, *channels, side))
+            // Converted outside the lock: the input thread keeps taking messages meanwhile.
+            let (msg, channels) = self
+                .image
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()?;
+            Some(image_pixels(&msg, channels, side))
         } else {
             None
         };
@@ -221,7 +264,15 @@ pub enum Freshness {
     ClockJumpedBack(usize),
 }
 
-pub fn freshness(stamps: Stamps, needs_obs: bool, now_ns: i64, timeout_s: f64) -> Freshness {
+/// Ages down to -`jump_tolerance_ns` count as 0: an input stamped just after the tick's
+/// nominal time is not a clock jump (wall-time mode passes i64::MAX: its clock cannot jump).
+pub fn freshness(
+    stamps: Stamps,
+    needs_obs: bool,
+    now_ns: i64,
+    timeout_s: f64,
+    jump_tolerance_ns: i64,
+) -> Freshness {
     let timeout_ns = (timeout_s * 1e9) as i64;
     let mut which = [(0, stamps.state), (1, stamps.obs)].into_iter();
     let n = if needs_obs { 2 } else { 1 };
@@ -230,7 +281,7 @@ pub fn freshness(stamps: Stamps, needs_obs: bool, now_ns: i64, timeout_s: f64) -
     }
     for (i, s) in which.by_ref().take(n) {
         let age = now_ns.saturating_sub(s);
-        if age < 0 {
+        if age < -jump_tolerance_ns {
             return Freshness::ClockJumpedBack(i);
         }
         if age > timeout_ns {

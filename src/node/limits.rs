@@ -53,8 +53,11 @@ impl Limits {
         let vmax = self.velocity_max.get(j).copied().unwrap_or(f64::INFINITY);
         let mut v = (goal - prev.position) / dt;
         if let Some(&amax) = self.acceleration_max.get(j) {
-            // Brake: never faster than what can still stop at the goal.
-            let brake = (2.0 * amax * (goal - prev.position).abs()).sqrt();
+            // Brake: never faster than what can still stop at the goal in whole ticks
+            // (the discrete form of sqrt(2 a d), which overshoots at a tick's resolution).
+            let d = (goal - prev.position).abs();
+            let adt = amax * dt;
+            let brake = adt * ((0.25 + 2.0 * d / (adt * dt)).sqrt() - 0.5);
             let want = v.clamp(-brake, brake);
             let lo_v = prev.velocity - amax * dt;
             let hi_v = prev.velocity + amax * dt;
@@ -81,7 +84,12 @@ impl Limits {
         let velocity = if limited {
             (p - prev.position) / dt
         } else {
-            target.velocity.clamp(-vmax, vmax)
+            // The plan's velocity, held to the same limits as the motion.
+            let v = target.velocity.clamp(-vmax, vmax);
+            match self.acceleration_max.get(j) {
+                Some(&a) => v.clamp(prev.velocity - a * dt, prev.velocity + a * dt),
+                None => v,
+            }
         };
         let velocity = if velocity.is_finite() { velocity } else { 0.0 };
         (

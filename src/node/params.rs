@@ -64,7 +64,7 @@ pub const SPECS: &[Spec] = &[
     Spec { name: "input_timeout_s", description: "inputs older than this stop new targets (hold)", default: "0.5", range: "[0.001, 60]" },
     Spec { name: "image_width", description: "expected image width (0: any)", default: "0", range: "[0, 100000]" },
     Spec { name: "image_height", description: "expected image height (0: any)", default: "0", range: "[0, 100000]" },
-    Spec { name: "image_max_bytes", description: "larger images are refused before decoding", default: "33554432", range: "[1, 1073741824]" },
+    Spec { name: "image_max_bytes", description: "larger images are refused before decoding", default: "16777216", range: "[1, 1073741824]" },
     Spec { name: "memory_limit_mb", description: "the node's own data-memory ceiling (setrlimit RLIMIT_DATA; 0: none): a bound on what forged DDS fragments can take", default: "1024", range: "[0, 1048576]" },
     Spec { name: "realtime_priority", description: "SCHED_FIFO priority of the executor thread (0: normal scheduling); needs CAP_SYS_NICE or an rtprio limit, else a warning", default: "0", range: "[0, 99]" },
     Spec { name: "image_qos", description: "QoS of the image subscription", default: "sensor_data", range: "sensor_data | default" },
@@ -143,6 +143,21 @@ pub fn validator(initial: ParamMap) -> crate::ros::ParamValidator {
                 "{name} is read at start-up only: restart the node to change it (run-time: {})",
                 RUNTIME.join(", ")
             ));
+        }
+        // A limit may change, not appear or vanish: `velocity_max: []` from a peer would
+        // remove the speed limit of a running robot.
+        let len = |v: Option<&ParamValue>| match v {
+            Some(ParamValue::DoubleArray(a)) => Some(a.len()),
+            Some(ParamValue::IntegerArray(a)) => Some(a.len()),
+            Some(ParamValue::StringArray(a)) => Some(a.len()),
+            _ => None,
+        };
+        if let (Some(a), Some(b)) = (len(cur.get(name)), len(Some(value))) {
+            if a != b {
+                return Err(format!(
+                    "{name}: {b} values for the {a} in use; a limit cannot be switched on or off while running"
+                ));
+            }
         }
         let mut next = cur.clone();
         next.insert(name.to_string(), value.clone());
@@ -358,7 +373,7 @@ impl NodeParams {
             position_max,
             velocity_max,
             acceleration_max,
-            image_max_bytes: r.usize("image_max_bytes", 32 << 20, 1 << 30)?.max(1),
+            image_max_bytes: r.usize("image_max_bytes", 16 << 20, 1 << 30)?.max(1),
             memory_limit_mb: r.usize("memory_limit_mb", 1024, 1 << 20)?,
             realtime_priority: r.usize("realtime_priority", 0, 99)?,
             input_timeout_s: r.f64("input_timeout_s", 0.5, 0.001, 60.0)?,

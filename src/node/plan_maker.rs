@@ -117,6 +117,11 @@ impl<P: Planner> PlanMaker<P> {
         };
         if self.scale != 1.0 {
             out.unscale(self.scale);
+            if out.positions.iter().any(|v| !(*v as f32).is_finite()) {
+                let r = Reject::PolicyOutput("the plan is not finite in position units".into());
+                out.fill_hold(self.seq, t0_ns, &snap.state.positions);
+                return Err(r);
+            }
         }
         made
     }

@@ -119,9 +119,24 @@ impl PolicyPlanner {
         })
     }
 
-    /// Observation-vector normalisation as in training (deploy.yaml `normalization`).
-    pub fn set_normalization(&mut self, n: Option<Normalization>) {
+    /// Observation-vector normalisation as in training (deploy.yaml `normalization`); its
+    /// length must be the model's input size.
+    pub fn set_normalization(&mut self, n: Option<Normalization>) -> Result<()> {
+        if let Some(n) = &n {
+            if n.mean.len() != self.vector_size || n.var.len() != self.vector_size {
+                return Err(Error::invalid(
+                    "deploy.yaml normalization",
+                    format!(
+                        "{} means and {} variances for a model that reads {} values",
+                        n.mean.len(),
+                        n.var.len(),
+                        self.vector_size
+                    ),
+                ));
+            }
+        }
         self.normalization = n;
+        Ok(())
     }
 
     pub fn policy(&self) -> &Policy {

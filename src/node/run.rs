@@ -24,7 +24,7 @@ use triple_buffer::triple_buffer;
 
 use super::controller::{executor, plan_message, runtime, Controller};
 use super::executor::{HoldWhy, Setpoint, Tick};
-use super::inputs::{freshness, Freshness, Inputs};
+use super::inputs::{Freshness, Inputs};
 use super::params::{NodeParams, ObservationMode, OutputMode};
 use super::plan::Plan;
 use super::plan_maker::{PlanMaker, Planner};
@@ -241,7 +241,13 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
     let half_tick = (0.5e9 / p.rate_hz) as i64;
     // While holding on stale inputs that are fresh again, ask again this often.
     let retry_ns = replan_ns.min((10e9 / p.rate_hz) as i64);
+    let mut planner_died = false;
     while !stop.load(Ordering::SeqCst) && max_ticks.is_none_or(|m| stats.ticks < m) {
+        if planner.is_finished() {
+            // The planner ended on its own (a panic): stop, with the final hold.
+            planner_died = true;
+            break;
+        }
         let started = Instant::now();
         stats.ticks += 1;
         // The tick's nominal time (its deadline), not the jittered wake-up.
@@ -264,8 +270,7 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
             );
             // Plans are requested at tick boundaries: the plan's time 0 is this tick, so the
             // executor's re-anchoring skips exactly the whole ticks the planning took.
-            let fresh = freshness(inputs.stamps(), inputs.needs_obs(), now, p.input_timeout_s)
-                == Freshness::Fresh;
+            let fresh = exec.freshness(now, inputs.stamps()) == Freshness::Fresh;
             let since = last_request.map(|t| now - t);
             let due = match since {
                 None => true,
@@ -313,8 +318,17 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
         );
         deadline += period;
     }
-    // Final hold: the last command at rest, so the robot stops where it is.
+    // Final hold: the last command at rest, so the robot stops where it is (as a braking
+    // trajectory for joint_trajectory_controller).
     if exec.commanded() {
+        exec.final_hold();
+        let h = hz_in.input_buffer_mut();
+        h.tick = stats.ticks + 1;
+        h.spacing_s = exec.horizon_spec().spacing_s;
+        for (dst, src) in h.points.iter_mut().zip(exec.horizon()) {
+            dst.clone_from(src);
+        }
+        hz_in.publish();
         let o = out_in.input_buffer_mut();
         o.tick = stats.ticks + 1;
         o.setpoint.clone_from(exec.setpoint());
@@ -324,13 +338,24 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
     }
     halt.store(true, Ordering::SeqCst);
     publisher.thread().unpark();
-    let (plans, planning) = planner
-        .join()
-        .map_err(|_| Error::invalid("node", "the planner thread panicked"))?;
+    // Every thread ends before anything is reported (the final hold goes out first).
+    let planned = planner.join();
     input_thread.stop();
     publisher
         .join()
         .map_err(|_| Error::invalid("node", "the publisher thread panicked"))?;
+    let Ok((plans, planning)) = planned else {
+        return Err(Error::invalid(
+            "node",
+            "the planner thread panicked: final hold published, exiting",
+        ));
+    };
+    if planner_died {
+        return Err(Error::invalid(
+            "node",
+            "the planner thread stopped unexpectedly: final hold published, exiting",
+        ));
+    }
     stats.plans = plans;
     stats.planning_ns = planning;
     stats.published = published.load(Ordering::SeqCst);
@@ -368,7 +393,7 @@ fn hand_over(
     if tick.resumed {
         *events.2 = n;
     }
-    if tick.new_plan {
+    if tick.new_plan || tick.hold_started {
         let h = hz_in.input_buffer_mut();
         h.tick = n;
         h.spacing_s = exec.horizon_spec().spacing_s;
@@ -565,7 +590,7 @@ fn spawn_publisher<T: Transport>(
         .name("ndp-publisher".into())
         .spawn(move || {
             let (mut last_tick, mut last_hold, mut last_resume) = (0, 0, 0);
-            let (mut last_plan, mut pub_hold) = (0, 0);
+            let mut last_plan = 0;
             let count = |ok: bool| {
                 if ok {
                     published.fetch_add(1, Ordering::Relaxed);
@@ -595,19 +620,13 @@ fn spawn_publisher<T: Transport>(
                     let now = transport.now();
                     match &out {
                         Out::Trajectory(tp) => {
-                            // A plan and a hold in tick order; the newer one is what stands.
+                            // Each new plan, each hold and the final hold is a trajectory.
                             horizon.update();
                             let h = horizon.output_buffer();
-                            if h.tick > last_plan && h.tick > o.hold_tick {
+                            if h.tick > last_plan {
+                                last_plan = h.tick;
                                 count(log_err(tp.publish(&trajectory(&p, &h.points, h.spacing_s))));
                             }
-                            last_plan = last_plan.max(h.tick);
-                            let hold_news = o.hold_tick > pub_hold && o.hold_tick >= h.tick;
-                            if o.final_hold || (o.holding && hold_news) {
-                                let one = std::slice::from_ref(&o.setpoint);
-                                count(log_err(tp.publish(&trajectory(&p, one, 1.0 / p.rate_hz))));
-                            }
-                            pub_hold = pub_hold.max(o.hold_tick);
                         }
                         Out::Array(ap) => count(log_err(ap.publish(&float_array(&p, &o.setpoint)))),
                         Out::Pose(pp) => count(log_err(pp.publish(&pose(&p, &o.setpoint, now)))),

@@ -141,7 +141,19 @@ impl Deployment {
                 return Err(Error::invalid("dy0", "must be finite"));
             }
         }
+        if !(1e-6..=1e6).contains(&self.position_scale) {
+            return Err(Error::invalid(
+                "position_scale",
+                format!("{} is outside [1e-6, 1e6]", self.position_scale),
+            ));
+        }
         if let Some(n) = &self.normalization {
+            if !(n.clip.is_finite() && n.clip > 0.0) {
+                return Err(Error::invalid(
+                    "normalization.clip",
+                    format!("must be finite and > 0, got {}", n.clip),
+                ));
+            }
             let size = self.vector_size.unwrap_or(0);
             if n.mean.len() != size || n.var.len() != size {
                 return Err(Error::invalid(

@@ -110,12 +110,19 @@ pub fn bundle_success(
             ),
         ));
     }
+    let indices = deploy.position_index.iter().chain(&deploy.prev_index);
+    if let Some(i) = indices.flatten().find(|&&i| i >= spec.obs_dim) {
+        return Err(Error::invalid(
+            "deploy.yaml position_index / prev_index",
+            format!("index {i} beyond the {}-value observation", spec.obs_dim),
+        ));
+    }
     let params = node_params(policy)?;
     let period_ns = (1e9 / params.rate_hz).round() as i64;
     let mut successes = 0;
     for ep in 0..episodes {
         let mut planner = PolicyPlanner::new(policy.clone(), &params)?;
-        planner.set_normalization(deploy.normalization.clone());
+        planner.set_normalization(deploy.normalization.clone())?;
         let mut ctl = Controller::new(params.clone(), planner, policy.dmp_config(), 0)?;
         ctl.set_dy0(deploy.dy0);
         ctl.set_position_scale(deploy.position_scale);
