@@ -3,6 +3,9 @@
 #   AMENT_PREFIX_PATH, CMAKE_PREFIX_PATH  the venv, a ROS prefix (share/ament_index, lib/, include/)
 #   LD_LIBRARY_PATH     the venv's lib/ and the wheels' bundled libraries (site-packages/ros_*.libs)
 #   ROS_DISTRO=jazzy, ROS_VERSION=2, ROS_PYTHON_VERSION=3, RMW_IMPLEMENTATION=rmw_fastrtps_cpp
+#   IDL_PACKAGE_FILTER  the message packages r2r generates bindings for (it would otherwise
+#                       generate every package in the prefix): the ones the node uses and what
+#                       they need; a value already set is kept
 #   ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST  discovery stays on this machine (the project's
 #                       network rule; set it to SUBNET yourself, after sourcing, to reach a robot)
 #   NDP_ROS_PREFIX      the venv (absolute)
@@ -51,6 +54,9 @@ _ndp_ros_env() {
   export ROS_DISTRO=jazzy ROS_VERSION=2 ROS_PYTHON_VERSION=3
   export RMW_IMPLEMENTATION=rmw_fastrtps_cpp
   export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
+  # r2r adds rcl_interfaces, builtin_interfaces, unique_identifier_msgs and action_msgs itself;
+  # ndp_ros_msgs counts once its interface package is in the prefix.
+  export IDL_PACKAGE_FILTER="${IDL_PACKAGE_FILTER:-std_msgs;builtin_interfaces;sensor_msgs;geometry_msgs;trajectory_msgs;rosgraph_msgs;rcl_interfaces;ndp_ros_msgs}"
   export NDP_ROS_PREFIX="$venv"
 
   # Quirk 3: the libpython the venv's Python was built with (the ROS wheels' bootstrapper would

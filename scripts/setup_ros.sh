@@ -4,7 +4,9 @@
 # .venv-ros, which is then a normal ROS prefix (include/, lib/, share/ament_index). For the r2r
 # backend and rclpy test peers; `source scripts/ros_env.sh` afterwards.
 # Idempotent: a second run with the same requirements-ros.txt returns at once.
-# Needs python3.11 (the wheels are cp311) and PyPI; no root, no C toolchain.
+# Needs python3.11 (the wheels are cp311) and PyPI. For building the r2r backend against it
+# (scripts/test_r2r.sh), bindgen needs libclang: Debian's libclang-dev, installed here with
+# apt-get when missing and running as root (CI), else a note saying so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +31,22 @@ installed() {
   [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] \
     && [ -e "$VENV/lib/librmw_implementation.so" ]
 }
+
+# libclang for r2r's bindgen (clang-sys finds it in /usr/lib/llvm-*/lib); rclpy does not need it.
+have_libclang() {
+  [ -n "${LIBCLANG_PATH:-}" ] && return 0
+  compgen -G '/usr/lib/llvm-*/lib/libclang.so' >/dev/null || compgen -G '/usr/lib/x86_64-linux-gnu/libclang*.so' >/dev/null
+}
+if ! have_libclang; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup_ros: installing libclang-dev (bindgen, for the r2r build)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends libclang-dev >/dev/null \
+      || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends libclang-dev >/dev/null; }
+  else
+    echo "setup_ros: no libclang: the r2r build needs it (apt-get install libclang-dev as root)" >&2
+  fi
+fi
 
 if installed; then
   exit 0

@@ -10,7 +10,12 @@ export RAYON_NUM_THREADS=1
 .venv-ros/bin/python test/ros_names.py
 cargo fmt --all --check
 cargo clippy --all-targets -- -D warnings
-# The r2r backend cannot link here (no ROS): type-check and lint it with r2r's bundled bindings.
+# The r2r backend linted with r2r's bundled bindings (no ROS needed); test_r2r.sh below links it.
 cargo clippy --features r2r,r2r/doc-only --all-targets -- -D warnings
 cargo clippy --no-default-features --features r2r,r2r/doc-only --all-targets -- -D warnings
+# The r2r backend built against the real ROS 2 Jazzy of .venv-ros and run against an rclpy peer,
+# as is the embedded transport (RustDDS to Fast DDS); loopback only. About 15 minutes cold (the
+# r2r build has its own target dir), under a minute once built.
+echo "test.sh: r2r build against ROS 2 Jazzy (.venv-ros) and rclpy peer tests (scripts/test_r2r.sh)" >&2
+bash scripts/test_r2r.sh
 cargo test --no-fail-fast
