@@ -217,7 +217,12 @@ fn memory_limit_mb(args: &RosArgs) -> Option<usize> {
     let ns = args.namespace.clone().unwrap_or_else(|| "/".into());
     let params = args.parameters(&name, &ns).ok()?;
     match params.get("memory_limit_mb") {
-        Some(ndp_ros::ros::ParamValue::Integer(i)) if *i >= 0 => Some(*i as usize),
+        // Below the minimum: not applied; the parameter check names it next.
+        Some(ndp_ros::ros::ParamValue::Integer(i))
+            if *i as usize >= ndp_ros::node::params::MIN_MEMORY_MB =>
+        {
+            Some(*i as usize)
+        }
         Some(_) => None,
         None => Some(1024),
     }

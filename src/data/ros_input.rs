@@ -22,6 +22,8 @@ pub enum Reject {
     ImageSize(String),
     /// Bigger than a bound the node sets (joints per message, image bytes).
     TooLarge(String),
+    /// Finite, but no robot could be there (far outside the position limits).
+    Implausible(String),
     PolicyOutput(String),
 }
 
@@ -37,6 +39,7 @@ impl std::fmt::Display for Reject {
             Reject::ImageEncoding(s) => write!(f, "unsupported image encoding: {s}"),
             Reject::ImageSize(s) => write!(f, "wrong image size: {s}"),
             Reject::TooLarge(s) => write!(f, "too large: {s}"),
+            Reject::Implausible(s) => write!(f, "implausible: {s}"),
             Reject::PolicyOutput(s) => write!(f, "policy output rejected: {s}"),
         }
     }

@@ -144,8 +144,8 @@ impl Inputs {
             .zip(&self.plausible)
             .position(|(p, (lo, hi))| !(lo..=hi).contains(&p))
         {
-            let r = Reject::NonFinite(format!(
-                "{topic}: joint `{}` at {:e}, implausibly far outside [position_min, position_max]",
+            let r = Reject::Implausible(format!(
+                "{topic}: joint `{}` at {:e}, farther outside [position_min, position_max] than the range is wide",
                 self.joint_names[j], s.positions[j]
             ));
             self.rejects.record(&r);

@@ -65,7 +65,7 @@ pub const SPECS: &[Spec] = &[
     Spec { name: "image_width", description: "expected image width (0: any)", default: "0", range: "[0, 100000]" },
     Spec { name: "image_height", description: "expected image height (0: any)", default: "0", range: "[0, 100000]" },
     Spec { name: "image_max_bytes", description: "larger images are refused before decoding", default: "16777216", range: "[1, 1073741824]" },
-    Spec { name: "memory_limit_mb", description: "the node's own data-memory ceiling (setrlimit RLIMIT_DATA; 0: none): a bound on what forged DDS fragments can take", default: "1024", range: "[0, 1048576]" },
+    Spec { name: "memory_limit_mb", description: "the node's own data-memory ceiling (setrlimit RLIMIT_DATA; 0: none): a bound on what forged DDS fragments can take", default: "1024", range: "0, or [256, 1048576]" },
     Spec { name: "realtime_priority", description: "SCHED_FIFO priority of the executor thread (0: normal scheduling); needs CAP_SYS_NICE or an rtprio limit, else a warning", default: "0", range: "[0, 99]" },
     Spec { name: "image_qos", description: "QoS of the image subscription", default: "sensor_data", range: "sensor_data | default" },
     Spec { name: "state_qos", description: "QoS of the joint-state and pose subscriptions", default: "default", range: "sensor_data | default" },
@@ -116,6 +116,9 @@ pub struct NodeParams {
     pub use_sim_time: bool,
     pub enabled: bool,
 }
+
+/// The smallest `memory_limit_mb` a node starts under (DDS, the network, a camera frame).
+pub const MIN_MEMORY_MB: usize = 256;
 
 /// Parameters a running node accepts changes to (the safety limits, the watchdog and the
 /// on/off switch); the rest are read at start-up only.
@@ -374,7 +377,15 @@ impl NodeParams {
             velocity_max,
             acceleration_max,
             image_max_bytes: r.usize("image_max_bytes", 16 << 20, 1 << 30)?.max(1),
-            memory_limit_mb: r.usize("memory_limit_mb", 1024, 1 << 20)?,
+            memory_limit_mb: match r.usize("memory_limit_mb", 1024, 1 << 20)? {
+                mb @ 1..MIN_MEMORY_MB => {
+                    return Err(bad(
+                        "memory_limit_mb",
+                        format!("{mb} MiB is below the {MIN_MEMORY_MB} MiB the node needs to start (0: no limit)"),
+                    ))
+                }
+                mb => mb,
+            },
             realtime_priority: r.usize("realtime_priority", 0, 99)?,
             input_timeout_s: r.f64("input_timeout_s", 0.5, 0.001, 60.0)?,
             image_width: r.usize("image_width", 0, 100_000)?,

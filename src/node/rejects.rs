@@ -17,19 +17,21 @@ pub enum Cause {
     ImageEncoding,
     ImageSize,
     TooLarge,
+    Implausible,
     PolicyOutput,
     StaleInputs,
     ClockJumpedBack,
 }
 
 impl Cause {
-    pub const ALL: [Cause; 9] = [
+    pub const ALL: [Cause; 10] = [
         Cause::MissingJoint,
         Cause::NonFinite,
         Cause::Malformed,
         Cause::ImageEncoding,
         Cause::ImageSize,
         Cause::TooLarge,
+        Cause::Implausible,
         Cause::PolicyOutput,
         Cause::StaleInputs,
         Cause::ClockJumpedBack,
@@ -43,6 +45,7 @@ impl Cause {
             Cause::ImageEncoding => "image_encoding",
             Cause::ImageSize => "image_size",
             Cause::TooLarge => "too_large",
+            Cause::Implausible => "implausible",
             Cause::PolicyOutput => "policy_output",
             Cause::StaleInputs => "stale_inputs",
             Cause::ClockJumpedBack => "clock_jumped_back",
@@ -57,6 +60,7 @@ impl Cause {
             Reject::ImageEncoding(_) => Cause::ImageEncoding,
             Reject::ImageSize(_) => Cause::ImageSize,
             Reject::TooLarge(_) => Cause::TooLarge,
+            Reject::Implausible(_) => Cause::Implausible,
             Reject::PolicyOutput(_) => Cause::PolicyOutput,
         }
     }
