@@ -95,7 +95,15 @@ fn main() -> ExitCode {
 /// Forwards log lines to /rosout once the transport gives it a sink.
 static ROSOUT: std::sync::LazyLock<RosoutLayer> = std::sync::LazyLock::new(RosoutLayer::default);
 
+/// Set by SIGINT or SIGTERM; the handler is installed first thing, so a signal during
+/// start-up ends the node cleanly too (exit 0, nothing commanded).
+static STOP: std::sync::LazyLock<Arc<AtomicBool>> =
+    std::sync::LazyLock::new(|| Arc::new(AtomicBool::new(false)));
+
 fn start() -> Result<()> {
+    let flag = STOP.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .context("installing the SIGINT handler")?;
     let args = RosArgs::parse(std::env::args().skip(1))?;
     if let Some(mb) = memory_limit_mb(&args) {
         ndp_ros::alloc::limit_data_mb(mb).context("parameter memory_limit_mb")?;
@@ -190,11 +198,7 @@ fn serve<T: Transport>(transport: Arc<T>, names: &NameResolver) -> Result<()> {
     let mut ctl = Controller::new(params, planner, &cfg.dmp, cfg.model.input_size)?;
     ctl.set_dy0(deploy.dy0);
     ctl.set_position_scale(deploy.position_scale);
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
-        .context("installing the SIGINT handler")?;
-    let stats = run(transport.clone(), names, ctl, stop, None)?;
+    let stats = run(transport.clone(), names, ctl, STOP.clone(), None)?;
     if stats.published > 0 {
         transport.flush(std::time::Duration::from_millis(300));
     }

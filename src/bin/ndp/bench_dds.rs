@@ -21,7 +21,7 @@ use serde_json::json;
 use crate::bench::{pct, report};
 use crate::bench_node::{joint_state, params};
 
-pub const STATE_CONFIG: &str = include_str!("../../../config/state_ndp.yaml");
+const STATE_CONFIG: &str = include_str!("../../../config/state_ndp.yaml");
 
 /// Observation -> command latency over DDS: a peer participant publishes JointState (and, for
 /// the image model, Image) with a fresh marker; the node (a policy call every tick)

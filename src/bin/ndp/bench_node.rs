@@ -118,7 +118,7 @@ fn us(h: &hdrhistogram::Histogram<u64>, q: f64) -> f64 {
 /// states at 200 Hz). Tick lateness, executor compute, planning latency, memory.
 pub fn jitter(as_json: bool, rate: f64, seconds: f64, model: &str, rt: usize) -> Result<()> {
     let mut cfg: ndp_ros::train::RunConfig = ndp_ros::yaml::parse(
-        crate::bench_dds::STATE_CONFIG,
+        include_str!("../../../config/state_ndp.yaml"),
         "config/state_ndp.yaml".as_ref(),
     )?;
     let image = match model {
