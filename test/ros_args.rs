@@ -166,9 +166,10 @@ fn node_parameters_are_validated_with_the_name() {
     ];
     let ok = NodeParams::from_map(&map(&base)).unwrap();
     assert_eq!(ok.output, OutputMode::JointTrajectory);
+    // Relative by default, so that a launch `namespace:=` moves the topics with the node.
     assert_eq!(
         ok.command_topic,
-        "/joint_trajectory_controller/joint_trajectory"
+        "joint_trajectory_controller/joint_trajectory"
     );
     assert_eq!(ok.rate_hz, 100.0);
     let cases: [(&str, ParamValue, &str); 8] = [
@@ -201,7 +202,7 @@ fn node_parameters_are_validated_with_the_name() {
         (
             "observation",
             ParamValue::String("stereo".into()),
-            "`stereo`: expected image, state or both",
+            "`stereo`: expected image, state, both or vector",
         ),
         ("frobnicate", ParamValue::Bool(true), "parameter frobnicate"),
     ];
