@@ -371,3 +371,62 @@ fn image_state_configs_must_match_the_model() {
         "{e}"
     );
 }
+
+/// `align: latest` is causal: a sample sees the newest image and state received at or before
+/// its time (what the node would have had), never a later one; `nearest` may look ahead.
+#[test]
+fn latest_alignment_never_reads_the_future() {
+    let dir = tempfile::tempdir().unwrap();
+    let bag = dir.path().join("causal");
+    let names = vec!["joint_1".to_string(), "joint_2".to_string()];
+    let mut w = BagWriter::create(&bag).unwrap();
+    // States every 50 ms, 0..2 s, position = time in s; images every 100 ms, 40 ms after each
+    // tenth of a second, brightness = the image's index.
+    for i in 0..=40u64 {
+        let t = i * 50_000_000;
+        let js = JointState {
+            name: names.clone(),
+            position: vec![t as f64 * 1e-9, 0.0],
+            velocity: vec![1.0, 0.0],
+            ..Default::default()
+        };
+        w.write("/joint_states", t, &js).unwrap();
+    }
+    for i in 0..20u64 {
+        let image = ndp_ros::msgs::Image {
+            height: 28,
+            width: 28,
+            encoding: "mono8".into(),
+            step: 28,
+            data: vec![(i * 10) as u8; 28 * 28],
+            ..Default::default()
+        };
+        w.write("/camera/image_raw", i * 100_000_000 + 40_000_000, &image)
+            .unwrap();
+    }
+    w.finish().unwrap();
+    let cfg = RunConfig::load(&root().join("config/bc_image_state_bag.yaml")).unwrap();
+    let mut b = cfg.bag_data.clone().unwrap();
+    b.validation_fraction = 0.0;
+    b.episodes.split = Split::Bag;
+    b.align = bag_dataset::Align::Latest;
+    let (tr, _, _) = bag_dataset::load(&b, std::slice::from_ref(&bag), 41, 28).unwrap();
+    let n = tr.len();
+    assert!(n > 10, "{n} samples");
+    let px = 28 * 28;
+    // Samples every 50 ms from t = 0; the first image arrives at 40 ms, so sample 0 has none
+    // and is skipped: sample j is at t = 50 (j + 1) ms.
+    for j in 0..n {
+        let t_ms = 50 * (j as u64 + 1);
+        let seen = (tr.obs[j * px] * 255.0 / 10.0).round() as u64;
+        let newest_before = (t_ms - 40) / 100;
+        assert_eq!(seen, newest_before, "sample at {t_ms} ms saw image {seen}");
+        assert!((tr.y0[j * 2] as f64 - t_ms as f64 * 1e-3).abs() < 1e-6);
+    }
+    // `nearest` (no sample skipped: sample 2 is at t = 100 ms) takes image 1, received 40 ms
+    // later at 140 ms, over image 0 at 40 ms: a look-ahead that `latest` never makes.
+    b.align = bag_dataset::Align::Nearest;
+    let (trn, _, _) = bag_dataset::load(&b, &[bag], 41, 28).unwrap();
+    let at_100ms = (trn.obs[2 * px] * 255.0 / 10.0).round() as u64;
+    assert_eq!(at_100ms, 1, "nearest looks 40 ms ahead at t = 100 ms");
+}

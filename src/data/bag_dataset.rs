@@ -108,6 +108,10 @@ pub enum Align {
     /// Linear interpolation between the messages around it (images: nearest).
     #[default]
     Interpolate,
+    /// Causal: the newest message received at or before the sample time, which is what the
+    /// node would have had then (no sample before the first message). Only the inputs: the
+    /// targets (the future the policy plans) are interpolated.
+    Latest,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -266,6 +270,10 @@ impl Series {
         if n == 0 {
             return None;
         }
+        if align == Align::Latest {
+            let i = self.t.partition_point(|&x| x <= t);
+            return i.checked_sub(1).map(|i| self.v[i].clone());
+        }
         let i = self.t.partition_point(|&x| x < t);
         if i == 0 {
             return Some(self.v[0].clone());
@@ -280,7 +288,7 @@ impl Series {
             } else {
                 self.v[i].clone()
             }),
-            Align::Interpolate => {
+            Align::Interpolate | Align::Latest => {
                 let w = if t1 > t0 {
                     (t - t0) as f64 / (t1 - t0) as f64
                 } else {
@@ -570,7 +578,9 @@ fn read_bag(
             continue;
         }
         for (t, horizon) in times {
-            let s = state.at(t, cfg.align).expect("non-empty state");
+            let Some(s) = state.at(t, cfg.align) else {
+                continue;
+            };
             let obs: Vec<f32> = match cfg.observation {
                 Observation::State => s.iter().map(|&v| v as f32).collect(),
                 Observation::Positions => s[..dof].iter().map(|&v| v as f32).collect(),
@@ -579,14 +589,21 @@ fn read_bag(
                     None => continue,
                 },
                 Observation::Image | Observation::ImageState | Observation::ImagePositions => {
-                    let i = images.partition_point(|(ti, _)| *ti < t);
-                    let pick = match (i.checked_sub(1), images.get(i)) {
-                        (Some(a), Some(b)) if t - images[a].0 <= b.0 - t => a,
-                        (Some(a), None) => a,
-                        (_, Some(_)) => i,
-                        (None, None) => continue,
-                    };
-                    images[pick].1.clone()
+                    if cfg.align == Align::Latest {
+                        match images.partition_point(|(ti, _)| *ti <= t).checked_sub(1) {
+                            Some(i) => images[i].1.clone(),
+                            None => continue,
+                        }
+                    } else {
+                        let i = images.partition_point(|(ti, _)| *ti < t);
+                        let pick = match (i.checked_sub(1), images.get(i)) {
+                            (Some(a), Some(b)) if t - images[a].0 <= b.0 - t => a,
+                            (Some(a), None) => a,
+                            (_, Some(_)) => i,
+                            (None, None) => continue,
+                        };
+                        images[pick].1.clone()
+                    }
                 }
             };
             if out.obs_shape.is_empty() {
@@ -604,8 +621,12 @@ fn read_bag(
             out.y0.extend(s[..dof].iter().map(|&v| v as f32));
             for p in 0..points {
                 let tp = t + (horizon as f64 * p as f64 / (points - 1).max(1) as f64) as u64;
+                let label_align = match cfg.align {
+                    Align::Latest => Align::Interpolate,
+                    a => a,
+                };
                 let v = target_src
-                    .at(tp, cfg.align)
+                    .at(tp, label_align)
                     .expect("non-empty target stream");
                 out.target.extend(v[..dof].iter().map(|&x| x as f32));
             }
