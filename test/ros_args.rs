@@ -254,3 +254,24 @@ fn the_shipped_params_file_with_launch_overrides_is_valid() {
     let names = NameResolver::new("ndp_policy", "/robot", &a.remaps);
     assert_eq!(names.resolve(&p.joint_state_topic), "/robot/joint_states");
 }
+
+/// The simulated arm's parameter files (scripts/demo.sh) are valid node parameters.
+#[test]
+fn the_arm_params_files_are_valid() {
+    for (file, topic) in [
+        ("config/ndp_policy_arm.yaml", "camera/image_raw"),
+        ("config/ndp_policy_arm_ppo.yaml", "task/observation"),
+    ] {
+        let a = args(&["--ros-args", "--params-file", file]);
+        let p = NodeParams::from_map(&a.parameters("ndp_policy", "/").unwrap())
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(p.joint_names, ["joint_1", "joint_2", "joint_3"], "{file}");
+        assert!(p.use_sim_time, "{file}");
+        let input = if file.ends_with("ppo.yaml") {
+            &p.observation_topic
+        } else {
+            &p.image_topic
+        };
+        assert_eq!(input, topic, "{file}");
+    }
+}
