@@ -6,7 +6,8 @@
 # Idempotent: a second run with the same requirements-ros.txt returns at once.
 # Needs python3.11 (the wheels are cp311) and PyPI. For building the r2r backend against it
 # (scripts/test_r2r.sh), bindgen needs libclang: Debian's libclang-dev, installed here with
-# apt-get when missing and running as root (CI), else a note saying so.
+# apt-get when missing and running as root (CI), else a note saying so; likewise Mesa's EGL, for
+# MuJoCo's headless rendering in bridges/ros_arm (MUJOCO_GL=egl, software rendering: no GPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,6 +49,19 @@ if ! have_libclang; then
   fi
 fi
 
+# EGL with Mesa's software renderer for MuJoCo's headless rendering (bridges/ros_arm, MUJOCO_GL=egl).
+if ! compgen -G '/usr/lib/*/libEGL_mesa.so.0' >/dev/null || ! compgen -G '/usr/lib/*/dri/swrast_dri.so' >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup_ros: installing libegl1 libegl-mesa0 libgl1-mesa-dri (headless MuJoCo rendering)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    pkgs="libegl1 libegl-mesa0 libgl1-mesa-dri libopengl0"
+    apt-get install -y -q --no-install-recommends $pkgs >/dev/null \
+      || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $pkgs >/dev/null; }
+  else
+    echo "setup_ros: no Mesa EGL: bridges/ros_arm cannot render (apt-get install libegl-mesa0 as root)" >&2
+  fi
+fi
+
 if installed; then
   exit 0
 fi
@@ -70,7 +84,7 @@ ln -sfn librmw_fastrtps_cpp.so "$link"
 
 # Smoke test: rclpy loads rcl, the rmw and the message typesupports (no node, no DDS traffic).
 . scripts/ros_env.sh
-"$VENV/bin/python" -c 'import rclpy, rclpy.validate_full_topic_name; from sensor_msgs.msg import JointState; JointState()'
+"$VENV/bin/python" -c 'import rclpy, rclpy.validate_full_topic_name; from sensor_msgs.msg import JointState; JointState(); import mujoco'
 [ -f "$NDP_ROS_LIBPYTHON" ] || { echo "setup_ros: libpython3.11.so.1.0 not found" >&2; exit 1; }
 
 echo "$want" > "$STAMP"

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""A scripted teleoperator for the simulated arm (arm_sim.py): the demonstrator whose reaches
+get recorded for behaviour cloning. It reads the ground-truth target from /task/observation
+and the measured joints from /joint_states; when the target moves (a new episode: by more than
+1 mm) it sends ONE trajectory_msgs/JointTrajectory to the joint_trajectory_controller topic
+(stamp 0: start now): a minimum-jerk motion from the measured positions to the analytic IK
+solution (arm_task.expert_goal) over --duration-s, a point every 0.05 s with positions and
+velocities. Nothing else: the arm holds the last point until the next target.
+
+  .venv-ros/bin/python bridges/ros_arm/arm_expert.py [--episodes N]
+Exits 0 on SIGINT/SIGTERM, or after N trajectories once they are acknowledged.
+"""
+import argparse
+import math
+import os
+import signal
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from arm_task import JOINTS, expert_goal, min_jerk  # noqa: E402
+
+TRAJ_TOPIC = "/joint_trajectory_controller/joint_trajectory"
+MOVED_M = 0.001
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--episodes", type=int, default=0, help="exit after this many trajectories (0: run on)")
+    ap.add_argument("--duration-s", type=float, default=1.2)
+    ap.add_argument("--point-s", type=float, default=0.05)
+    args = ap.parse_args()
+
+    import rclpy
+    from builtin_interfaces.msg import Duration as DurationMsg
+    from rclpy.duration import Duration
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from rclpy.signals import SignalHandlerOptions
+    from sensor_msgs.msg import JointState
+    from std_msgs.msg import Float64MultiArray
+    from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+
+    rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
+    stop = []
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, lambda *_: stop.append(True))
+    node = rclpy.create_node("arm_expert")
+    log = node.get_logger()
+    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    pub = node.create_publisher(JointTrajectory, TRAJ_TOPIC, reliable)
+    state = {"q": None, "target": None, "pending": None, "sent": 0}
+
+    def maybe_send():
+        # Only once the joints are known and the controller listens (else the message is lost).
+        if state["pending"] is None or state["q"] is None or pub.get_subscription_count() < 1:
+            return
+        target, state["pending"] = state["pending"], None
+        q0, goal = state["q"], expert_goal(target)
+        msg = JointTrajectory(joint_names=list(JOINTS))  # header.stamp 0: start now
+        n = max(1, int(round(args.duration_s / args.point_s)))
+        for k in range(1, n + 1):
+            t = k * args.duration_s / n
+            q, v = min_jerk(q0, goal, args.duration_s, t)
+            ns = int(round(t * 1e9))
+            msg.points.append(JointTrajectoryPoint(
+                positions=q.tolist(), velocities=v.tolist(),
+                time_from_start=DurationMsg(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)))
+        pub.publish(msg)
+        state["sent"] += 1
+        log.info(f"trajectory {state['sent']}: target ({target[0]:.3f}, {target[1]:.3f}) -> "
+                 f"goal {[round(float(x), 3) for x in goal]}")
+
+    def on_joints(msg):
+        if all(j in msg.name for j in JOINTS):
+            state["q"] = [msg.position[msg.name.index(j)] for j in JOINTS]
+            maybe_send()
+
+    def on_observation(msg):
+        if len(msg.data) < 5:
+            return
+        target = (msg.data[3], msg.data[4])
+        last = state["target"]
+        if last is None or math.hypot(target[0] - last[0], target[1] - last[1]) > MOVED_M:
+            state["target"] = target
+            state["pending"] = target
+        maybe_send()
+
+    node.create_subscription(JointState, "/joint_states", on_joints, reliable)
+    node.create_subscription(Float64MultiArray, "/task/observation", on_observation, reliable)
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    while not stop and not (args.episodes and state["sent"] >= args.episodes):
+        executor.spin_once(timeout_sec=0.1)
+    pub.wait_for_all_acked(Duration(seconds=2.0))  # the drain: the last trajectory arrives
+    node.destroy_node()
+    rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
