@@ -13,8 +13,8 @@ if ! ls /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf >/dev/null 2>&1; then
 fi
 command -v cargo >/dev/null || { echo "setup: cargo not found: install Rust (rustup) first" >&2; exit 1; }
 
-# Python test peers (Cyclone DDS and rosbags from PyPI, wheels only: no C toolchain or CMake needed).
-if ! .venv/bin/python -c "import cyclonedds, rosbags, mcap, lz4, zstandard" >/dev/null 2>&1; then
+# Python test peers and the journey's plots (Cyclone DDS, rosbags, matplotlib from PyPI, wheels only: no C toolchain or CMake needed).
+if ! .venv/bin/python -c "import cyclonedds, rosbags, mcap, lz4, zstandard, matplotlib" >/dev/null 2>&1; then
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check --only-binary=:all: -r requirements-test.txt
 fi

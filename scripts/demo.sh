@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The main job, the user journey on a simulated ROS 2 robot, with no ROS install: a MuJoCo arm
+# that speaks what a ros2_control robot speaks (bridges/ros_arm, rclpy from the ROS 2 Jazzy
+# wheels) -> expert demonstrations recorded from its topics into a rosbag2 MCAP bag -> behaviour
+# cloning (image + joint positions) -> ndp_policy closing the loop on the trained bundle; then
+# PPO in the same simulator -> its exported bundle served the same way. Results, plots and a
+# JSON summary in runs/journey/ (scripts/journey.py; options pass through, e.g. --skip-ppo,
+# --demos 20 --episodes 10). Set-up is idempotent: the Rust toolchain's crates, .venv-ros.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/setup_ros.sh
+cargo build --bin ndp --bin ndp_policy
+source scripts/ros_env.sh
+# Network rule: discovery is loopback-only (ros_env.sh); as root, also a private network
+# namespace with only `lo`, so nothing can leave the machine.
+if [ "$(id -u)" = 0 ] && [ -z "${NDP_NO_NETNS:-}" ] && command -v ip >/dev/null \
+  && unshare -n true 2>/dev/null; then
+  exec unshare -n bash -c 'ip link set lo up && exec .venv-ros/bin/python scripts/journey.py "$@"' \
+    scripts/demo.sh "$@"
+fi
+exec .venv-ros/bin/python scripts/journey.py "$@"

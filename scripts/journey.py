@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+"""The user journey on the simulated ROS 2 arm (bridges/ros_arm), end to end, as one command:
+
+  1. demos    the simulator (rclpy, MuJoCo) and its scripted teleoperator; `ndp record` writes
+              the live topics into a rosbag2 MCAP bag, as `ros2 bag record` would
+  2. bc       `ndp train-bc` on that bag: an image + joint-position NDP
+  3. bc-serve `ndp_policy` (embedded transport, config/ndp_policy_arm.yaml) on the trained bundle
+              closes the loop with the simulator on fresh targets; its topics recorded too
+  4. idle     the same episodes with nothing commanding: the do-nothing baseline
+  5. ppo      `ndp train-ppo` in the same simulator through its bridge (bridges/ros_arm/bridge.py)
+  6. ppo-serve `ndp_policy` (config/ndp_policy_arm_ppo.yaml) on the exported PPO bundle
+  7. report   success rates, wall time per stage, the demo bag read back by `rosbags`, a plot of
+              the served motion against the expert's, camera frames with the planned path drawn:
+              OUT/summary.json, OUT/*.png
+
+Run by scripts/demo.sh (set-up, build, a private network namespace); every ROS participant is
+loopback-only (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST) on --domain. Sizes: --demos, --episodes,
+--epochs, --ppo-steps; --skip-ppo. Exit 1 when a stage fails or --min-* checks do not hold.
+"""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+SIM = ROOT / "bridges/ros_arm/arm_sim.py"
+EXPERT = ROOT / "bridges/ros_arm/arm_expert.py"
+TOPICS = [
+    "/joint_states:sensor_msgs/msg/JointState",
+    "/camera/image_raw:sensor_msgs/msg/Image",
+    "/joint_trajectory_controller/joint_trajectory:trajectory_msgs/msg/JointTrajectory",
+    "/task/observation:std_msgs/msg/Float64MultiArray",
+    "/task/result:std_msgs/msg/Float64MultiArray",
+]
+SERVE_TOPICS = TOPICS[:3] + ["/ndp/plan:ndp_ros_msgs/msg/DmpPlan", TOPICS[4]]
+
+
+class Stage:
+    """Prints a stage's start and end with its wall time; collects the times for the summary."""
+
+    times = {}
+
+    def __init__(self, name, what):
+        self.name, self.what = name, what
+
+    def __enter__(self):
+        self.t0 = time.monotonic()
+        print(f"[{self.name}] {self.what}", file=sys.stderr, flush=True)
+        return self
+
+    def __exit__(self, kind, *_):
+        dt = time.monotonic() - self.t0
+        Stage.times[self.name] = round(dt, 1)
+        state = "done" if kind is None else "FAILED"
+        print(f"[{self.name}] {state} in {dt:.1f} s", file=sys.stderr, flush=True)
+
+
+class Procs:
+    """Child processes of one stage: all stopped (SIGINT, then SIGKILL) when the stage ends."""
+
+    def __init__(self, logs):
+        self.logs, self.ps = logs, []
+
+    def start(self, name, cmd, env=None):
+        log = open(self.logs / f"{name}.log", "w")
+        p = subprocess.Popen([str(c) for c in cmd], stdout=log, stderr=subprocess.STDOUT,
+                             env=env, cwd=ROOT)
+        p.name = name
+        self.ps.append(p)
+        return p
+
+    def stop(self, p, timeout=15.0):
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+                raise RuntimeError(f"{p.name} did not stop on SIGINT within {timeout} s")
+        return p.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        for p in reversed(self.ps):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def tail(path, n=20):
+    try:
+        return "".join(Path(path).read_text(errors="replace").splitlines(True)[-n:])
+    except OSError:
+        return ""
+
+
+def run(cmd, log, timeout):
+    """Runs a foreground step (a trainer), its progress on this terminal, its log kept."""
+    with open(log, "w") as f:
+        p = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, cwd=ROOT, text=True, bufsize=1)
+        last = ""
+        deadline = time.monotonic() + timeout
+        for line in p.stdout:
+            f.write(line)
+            last = line
+            if sys.stderr.isatty():
+                print("   " + line.rstrip()[:150], file=sys.stderr, flush=True)
+            if time.monotonic() > deadline:
+                p.kill()
+                raise RuntimeError(f"{cmd[0]} ran past {timeout} s (log: {log})")
+        if p.wait() != 0:
+            raise RuntimeError(f"{' '.join(map(str, cmd[:2]))} failed (exit {p.returncode}); "
+                               f"log {log}:\n{tail(log)}")
+    return last
+
+
+def episodes(sim, results, n, timeout):
+    """Waits for the simulator's n episodes, printing each as it ends; returns the results."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while True:
+        lines = results.read_text().splitlines() if results.exists() else []
+        for line in lines[len(seen):]:
+            r = json.loads(line)
+            seen.append(r)
+            print(f"   episode {len(seen)}/{n}: {'success' if r['success'] else 'miss'} "
+                  f"(final distance {100 * r['distance']:.1f} cm)", file=sys.stderr, flush=True)
+        if len(seen) >= n:
+            break
+        code = sim.poll()
+        if code is not None and len(seen) < n:
+            raise RuntimeError(f"the simulator exited ({code}) after {len(seen)} of {n} episodes")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(seen)} of {n} episodes after {timeout} s")
+        # Polling the results file the simulator appends to; its own pace is real time.
+        time.sleep(0.2)
+    sim.wait(30)
+    return seen
+
+
+def sim_cmd(a, n, seed, results, subscribers):
+    return [PY, SIM, "--episodes", n, "--episode-s", a.episode_s, "--seed", seed,
+            "--targets", a.targets, "--image-size", 64, "--results", results,
+            "--wait-for-subscribers", subscribers]
+
+
+def rate(rs):
+    return sum(1 for r in rs if r["success"]) / max(len(rs), 1)
+
+
+def serve(a, name, params, checkpoint, seed, out, logs):
+    """ndp_policy on a bundle against the simulator; returns the episodes' results."""
+    results = out / f"{name}_results.jsonl"
+    results.unlink(missing_ok=True)
+    with Procs(logs) as ps:
+        node = ps.start(name + "_node", [ROOT / "target/debug/ndp_policy", "--ros-args",
+                                         "--params-file", params, "-p",
+                                         f"checkpoint:={checkpoint}"])
+        rec = ps.start(name + "_record", [ROOT / "target/debug/ndp", "record", "--out",
+                                          out / f"{name}_bag"]
+                       + [x for t in SERVE_TOPICS for x in ("--topic", t)])
+        # Two subscribers of /joint_states before the first episode: the node and the recorder.
+        sim = ps.start(name + "_sim", sim_cmd(a, a.episodes, seed, results, 2))
+        rs = episodes(sim, results, a.episodes, 60 + a.episodes * (a.episode_s + 3))
+        if node.poll() is not None:
+            raise RuntimeError(f"ndp_policy exited ({node.returncode}):\n"
+                               f"{tail(logs / (name + '_node.log'))}")
+        ps.stop(rec)
+        code = ps.stop(node)
+        if code != 0:
+            raise RuntimeError(f"ndp_policy exit {code} on SIGINT")
+    return rs
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--out", type=Path, default=ROOT / "runs/journey")
+    ap.add_argument("--demos", type=int, default=40)
+    ap.add_argument("--episodes", type=int, default=20)
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--ppo-steps", type=int, default=100000)
+    ap.add_argument("--targets", type=int, default=0, help="0: anywhere; N: one of N places")
+    ap.add_argument("--episode-s", type=float, default=3.0)
+    ap.add_argument("--domain", type=int, default=42)
+    ap.add_argument("--skip-ppo", action="store_true")
+    ap.add_argument("--min-bc-vs-expert", type=float, default=None,
+                    help="fail unless BC-served success >= expert's minus this")
+    ap.add_argument("--min-ppo", type=float, default=None,
+                    help="fail unless PPO-served success >= this")
+    ap.add_argument("--min-above-idle", type=float, default=None,
+                    help="fail unless each served policy's success is this far above doing nothing")
+    a = ap.parse_args()
+    out = a.out.resolve()
+    logs = out / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    os.environ["ROS_DOMAIN_ID"] = str(a.domain)
+    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    summary = {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}}
+    t_all = time.monotonic()
+    try:
+        bag = out / "demos_bag"
+        with Stage("demos", f"{a.demos} expert demonstrations recorded into {bag.name}"):
+            import shutil
+            shutil.rmtree(bag, ignore_errors=True)
+            results = out / "demos_results.jsonl"
+            results.unlink(missing_ok=True)
+            with Procs(logs) as ps:
+                rec = ps.start("demos_record", [ROOT / "target/debug/ndp", "record", "--out", bag,
+                                                "--json"]
+                               + [x for t in TOPICS for x in ("--topic", t)])
+                expert = ps.start("demos_expert", [PY, EXPERT])
+                sim = ps.start("demos_sim", sim_cmd(a, a.demos, 1, results, 2))
+                rs = episodes(sim, results, a.demos, 60 + a.demos * (a.episode_s + 3))
+                ps.stop(expert)
+                ps.stop(rec)
+            summary["expert"] = {"episodes": len(rs), "success_rate": rate(rs)}
+            summary["bag"] = read_back(bag, logs / "demos_record.log")
+
+        with Stage("bc", f"ndp train-bc on the bag ({a.epochs} epochs)"):
+            line = run([ROOT / "target/debug/ndp", "train-bc", "--config",
+                        "config/bc_arm_bag.yaml", "--data", bag, "--out", out / "arm-bc",
+                        "--epochs", a.epochs, "--json"], logs / "bc_train.log", 1800)
+            summary["bc_training"] = json.loads(line) if line.startswith("{") else line
+
+        with Stage("bc-serve", f"ndp_policy on the BC bundle, {a.episodes} fresh episodes"):
+            rs = serve(a, "bc", "config/ndp_policy_arm.yaml", out / "arm-bc", 2, out, logs)
+            summary["bc_served"] = {"episodes": len(rs), "success_rate": rate(rs)}
+
+        with Stage("idle", f"{a.episodes} episodes with nothing commanding (baseline)"):
+            results = out / "idle_results.jsonl"
+            results.unlink(missing_ok=True)
+            with Procs(logs) as ps:
+                sim = ps.start("idle_sim", sim_cmd(a, a.episodes, 2, results, 0))
+                rs = episodes(sim, results, a.episodes, 60 + a.episodes * (a.episode_s + 3))
+            summary["do_nothing"] = {"episodes": len(rs), "success_rate": rate(rs)}
+
+        if not a.skip_ppo:
+            with Stage("ppo", f"ndp train-ppo through the simulator's bridge ({a.ppo_steps} steps)"):
+                line = run([ROOT / "target/debug/ndp", "train-ppo", "--config",
+                            "config/ppo_arm.yaml", "--out", out / "arm-ppo", "--steps",
+                            a.ppo_steps, "--json"], logs / "ppo_train.log", 3600)
+                summary["ppo_training"] = json.loads(line) if line.startswith("{") else line
+            with Stage("ppo-serve", f"ndp_policy on the PPO bundle, {a.episodes} fresh episodes"):
+                rs = serve(a, "ppo", "config/ndp_policy_arm_ppo.yaml", out / "arm-ppo/policy", 2,
+                           out, logs)
+                summary["ppo_served"] = {"episodes": len(rs), "success_rate": rate(rs)}
+
+        with Stage("report", "plots and frames (scripts/journey_report.py, in .venv)"):
+            partial = out / "summary_partial.json"
+            partial.write_text(json.dumps(summary))
+            p = subprocess.run([str(ROOT / ".venv/bin/python"), str(ROOT / "scripts/journey_report.py"),
+                                str(out), str(partial)], capture_output=True, text=True,
+                               timeout=600)
+            if p.returncode != 0:
+                raise RuntimeError(f"journey_report failed: {p.stderr[-3000:]}")
+            summary["pictures"] = json.loads(p.stdout.strip().splitlines()[-1])
+    except Exception as e:  # noqa: BLE001 - every failure ends in the summary and exit 1
+        summary["error"] = str(e)
+        print(f"journey: {e}", file=sys.stderr)
+    summary["stage_seconds"] = Stage.times
+    summary["total_seconds"] = round(time.monotonic() - t_all, 1)
+    failed = "error" in summary
+    e, b = summary.get("expert", {}), summary.get("bc_served", {})
+    if not failed and a.min_bc_vs_expert is not None:
+        if b["success_rate"] < e["success_rate"] - a.min_bc_vs_expert:
+            summary["error"] = (f"BC-served success {b['success_rate']:.2f} is more than "
+                                f"{a.min_bc_vs_expert} below the expert's {e['success_rate']:.2f}")
+    if not failed and a.min_ppo is not None and not a.skip_ppo:
+        if summary["ppo_served"]["success_rate"] < a.min_ppo:
+            summary["error"] = (f"PPO-served success {summary['ppo_served']['success_rate']:.2f}"
+                                f" < {a.min_ppo}")
+    if not failed and a.min_above_idle is not None:
+        idle = summary["do_nothing"]["success_rate"]
+        for k in ("bc_served", "ppo_served"):
+            if k in summary and summary[k]["success_rate"] < idle + a.min_above_idle:
+                summary["error"] = (f"{k} success {summary[k]['success_rate']:.2f} is not "
+                                    f"{a.min_above_idle} above doing nothing ({idle:.2f})")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary))
+    sys.exit(1 if "error" in summary else 0)
+
+
+READ_BACK = """
+import json, sys
+from rosbags.rosbag2 import Reader
+with Reader(sys.argv[1]) as r:
+    topics = {c.topic: {"type": c.msgtype, "count": c.msgcount, "read": 0} for c in r.connections}
+    for c, _, _ in r.messages():
+        topics[c.topic]["read"] += 1
+print(json.dumps(topics))
+"""
+
+
+def read_back(bag, record_log):
+    """The bag as `rosbags` (an independent reader, in the test venv .venv) sees it: topics,
+    types, the counts its metadata states and the messages actually read."""
+    p = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", READ_BACK, str(bag)],
+                       capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        raise RuntimeError(f"rosbags could not read {bag}: {p.stderr[-2000:]}")
+    return {"path": str(bag), "topics": json.loads(p.stdout),
+            "recorder": tail(record_log, 2).strip()}
+
+
+if __name__ == "__main__":
+    main()
