@@ -488,11 +488,34 @@ fn runtime_parameters_change_limits_and_switch_the_policy() {
         assert!(step(&mut c).holding);
         assert_eq!(c.setpoint().positions, hold);
     }
-    // On again: a fresh plan, then motion.
+    // Moved while off (an operator, a simulator reset): on again, a fresh plan from where the
+    // robot is now, not a drag back to where the policy left it; then motion within limits.
+    let moved = [1.5, -1.0];
+    for _ in 0..3 {
+        t += 10;
+        c.on_joint_state(&js(&moved), ms(t - 5));
+        assert!(c.tick(ms(t)).holding);
+    }
     np.enabled = true;
     c.set_runtime(&runtime(&np));
-    let t2 = step(&mut c);
+    t += 10;
+    c.on_joint_state(&js(&moved), ms(t - 5));
+    let t2 = c.tick(ms(t));
     assert!(!t2.holding && t2.new_plan && t2.resumed, "{t2:?}");
+    for j in 0..2 {
+        let d = (c.setpoint().positions[j] - moved[j]).abs();
+        assert!(d <= 0.5 / 100.0 + 1e-12, "joint {j}: {d} from the measurement");
+    }
+    let mut prev = c.setpoint().positions.clone();
+    for _ in 0..20 {
+        t += 10;
+        c.on_joint_state(&js(&moved), ms(t - 5));
+        assert!(c.tick(ms(t)).command);
+        for j in 0..2 {
+            assert!((c.setpoint().positions[j] - prev[j]).abs() <= 0.5 / 100.0 + 1e-12);
+        }
+        prev = c.setpoint().positions.clone();
+    }
 }
 
 /// Braking is discrete: from rest toward a target beyond the box edge, the acceleration

@@ -260,6 +260,12 @@ impl Executor {
             return self.hold_or_nothing(now_ns, None);
         }
         let mut resumed = false;
+        // Enabled again: start from the measurement, as at start-up. The robot may have been
+        // moved while the policy was off (an operator, another controller, a simulator
+        // reset); dragging it back to where the policy left off would be the surprise (a
+        // ros2_control controller also starts from the measured state on activation). A hold
+        // for stale inputs keeps its commands continuous instead.
+        let restart = self.hold == Some(HoldWhy::Disabled);
         if let Some(HoldWhy::Stale(_) | HoldWhy::Disabled) = self.hold {
             // A plan made after the hold began (and not before a clock jump: t0 <= now).
             if plan.t0_ns < self.hold_since_ns || plan.t0_ns > now_ns || plan.seq == self.seq {
@@ -288,7 +294,7 @@ impl Executor {
             }
             _ => {
                 self.hold = None;
-                if !self.commanded {
+                if !self.commanded || restart {
                     // The first command starts from the measurement, its velocity within
                     // the speed limit.
                     self.cmd.positions.copy_from_slice(&plan.y0);
