@@ -47,7 +47,7 @@ def read(bag):
             elif c.topic.endswith("joint_trajectory"):
                 pts = np.array([p.positions for p in m.points])
                 out["cmd"].append((t, pts))
-            elif c.topic.endswith("plan"):
+            elif c.topic.endswith("dmp_plan"):
                 out["plan"].append((t, np.asarray(m.g)))
     return out
 

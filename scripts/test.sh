@@ -18,4 +18,8 @@ cargo clippy --no-default-features --features r2r,r2r/doc-only --all-targets -- 
 # r2r build has its own target dir), under a minute once built.
 echo "test.sh: r2r build against ROS 2 Jazzy (.venv-ros) and rclpy peer tests (scripts/test_r2r.sh)" >&2
 bash scripts/test_r2r.sh
+# The simulated ROS 2 arm (bridges/ros_arm) on its own, then the user journey reduced.
+.venv-ros/bin/python test/arm_sim_test.py
+echo "test.sh: the user journey, reduced (scripts/test_journey.sh)" >&2
+bash scripts/test_journey.sh
 cargo test --no-fail-fast

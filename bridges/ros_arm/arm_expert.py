@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A scripted teleoperator for the simulated arm (arm_sim.py): the demonstrator whose reaches
 get recorded for behaviour cloning. It reads the ground-truth target from /task/observation
-and the measured joints from /joint_states; when the target moves (a new episode: by more than
+and the measured joints from /joint_states; at each new episode (after a /task/result) and when
+the target moves (by more than
 1 mm) it sends ONE trajectory_msgs/JointTrajectory to the joint_trajectory_controller topic
 (stamp 0: start now): a minimum-jerk motion from the measured positions to the analytic IK
 solution (arm_task.expert_goal) over --duration-s, a point every 0.05 s with positions and
@@ -85,7 +86,13 @@ def main():
             state["pending"] = target
         maybe_send()
 
+    def on_result(_msg):
+        # An episode ended: the next one gets a trajectory even if its target is where the last
+        # one was (with few target places that happens), and starts from its own joints.
+        state["target"], state["q"], state["pending"] = None, None, None
+
     node.create_subscription(JointState, "/joint_states", on_joints, reliable)
+    node.create_subscription(Float64MultiArray, "/task/result", on_result, reliable)
     node.create_subscription(Float64MultiArray, "/task/observation", on_observation, reliable)
     executor = SingleThreadedExecutor()
     executor.add_node(node)

@@ -25,8 +25,11 @@ Subscribes (reliable depth 10):
 Episodes of --episode-s sim seconds; episode 0 starts from home. At an episode's end its result
 is appended to --results (one JSON line) and published; then physics and all publishing pause
 for --gap-s wall seconds (a recorded bag splits into episodes there), the target moves, the arm
-stays where it is (consecutive reaches start where the last ended) and any trajectory is
-dropped (the arm holds its position). After --episodes it prints a summary JSON line and exits
+goes back home (--reset home, the default: every episode starts from the same pose, as
+demonstrations and evaluations usually do; --reset stay leaves it where the last reach ended)
+and any trajectory is dropped, also one that arrived during the gap (the arm holds). With
+--policy-node NAME the simulator is also the operator who switches the policy off for the
+reset and on again after it (NAME's `enabled` parameter, over its set_parameters service). After --episodes it prints a summary JSON line and exits
 0 (also on SIGINT/SIGTERM, with the episodes finished so far).
 
   .venv-ros/bin/python bridges/ros_arm/arm_sim.py --episodes 10 --episode-s 3.0 --seed 0 \\
@@ -75,6 +78,11 @@ def main():
     ap.add_argument("--wait-for-subscribers", type=int, default=0,
                     help="before episode 0, wait until /joint_states has this many subscriptions")
     ap.add_argument("--wait-timeout-s", type=float, default=60.0)
+    ap.add_argument("--reset", choices=["home", "stay"], default="home",
+                    help="between episodes: the arm back home (default), or left where it is")
+    ap.add_argument("--policy-node", default=None,
+                    help="a node with an `enabled` parameter (ndp_policy) switched off over each "
+                         "reset and on again after it, through its set_parameters service")
     args = ap.parse_args()
 
     import numpy as np
@@ -135,6 +143,30 @@ def main():
         follower.hold(np.clip(q, -2.6, 2.6))
         commanded[0] = True
 
+    set_params = None
+    if args.policy_node:
+        from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+        from rcl_interfaces.srv import SetParameters
+
+        set_params = node.create_client(SetParameters, f"/{args.policy_node}/set_parameters")
+
+    def policy_enabled(on):
+        """The operator's switch: `enabled` of --policy-node, waiting for its answer."""
+        if set_params is None:
+            return
+        deadline = time.monotonic() + 10.0
+        while not set_params.service_is_ready():
+            if stop or time.monotonic() > deadline:
+                raise RuntimeError(f"/{args.policy_node}/set_parameters is not available")
+            executor.spin_once(timeout_sec=0.05)
+        req = SetParameters.Request(parameters=[Parameter(
+            name="enabled", value=ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=on))])
+        fut = set_params.call_async(req)
+        executor.spin_until_future_complete(fut, timeout_sec=10.0)
+        if not fut.done() or not fut.result().results[0].successful:
+            raise RuntimeError(f"setting enabled={on} on /{args.policy_node} failed: "
+                               f"{fut.result() if fut.done() else 'no answer in 10 s'}")
+
     node.create_subscription(JointTrajectory, TRAJ_TOPIC, on_trajectory, reliable)
     node.create_subscription(Float64MultiArray, FORWARD_TOPIC, on_forward, reliable)
     executor = SingleThreadedExecutor()
@@ -158,16 +190,19 @@ def main():
         pub_js.publish(js)
         pub_obs.publish(Float64MultiArray(data=task.observation().tolist()))
         if tick % IMAGE_EVERY == 0:
-            t_r = time.perf_counter()
-            im = task.render()
-            stats["render_s"] += time.perf_counter() - t_r
-            stats["frames"] += 1
-            msg = Image(height=im.shape[0], width=im.shape[1], encoding="rgb8", is_bigendian=0,
-                        step=3 * im.shape[1])
-            msg.header.stamp = t
-            msg.header.frame_id = "overhead"
-            msg.data = im.tobytes()
-            pub_img.publish(msg)
+            publish_image(t)
+
+    def publish_image(t):
+        t_r = time.perf_counter()
+        im = task.render()
+        stats["render_s"] += time.perf_counter() - t_r
+        stats["frames"] += 1
+        msg = Image(height=im.shape[0], width=im.shape[1], encoding="rgb8", is_bigendian=0,
+                    step=3 * im.shape[1])
+        msg.header.stamp = t
+        msg.header.frame_id = "overhead"
+        msg.data = im.tobytes()
+        pub_img.publish(msg)
 
     task.render()  # the GL context up front: its start-up would make the first tick late
     if args.wait_for_subscribers > 0:
@@ -189,8 +224,16 @@ def main():
         if stop:
             break
         if ep > 0:
+            policy_enabled(False)
             spin_until(time.monotonic() + args.gap_s)  # silence: nothing published
-            task.reset_target()  # the arm stays, holding where the last episode ended
+            if args.reset == "home":
+                task.home()
+            task.reset_target()
+            follower.hold(task.qpos)  # what arrived during the reset is dropped
+            # The camera's view of the new scene before anything may move (a real camera keeps
+            # streaming): whatever plans first sees the new target, not the last episode's.
+            publish_image(stamp(task.time))
+            policy_enabled(True)
         commanded[:] = [False, False]
         start = time.monotonic()
         for tick in range(ticks):

@@ -15,62 +15,22 @@ module before mujoco (or set MUJOCO_GL yourself).
 import atexit
 import math
 import os
+import sys
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mujoco  # noqa: E402
 import numpy as np  # noqa: E402
 
-XML = os.path.join(os.path.dirname(os.path.abspath(__file__)), "arm.xml")
-JOINTS = ("joint_1", "joint_2", "joint_3")
-L1, L2, L3 = 0.20, 0.16, 0.10
-Q_MIN, Q_MAX = -2.6, 2.6
+from kinematics import JOINTS, L1, L2, L3, Q_MAX, Q_MIN, XML, expert_goal, forward_xy, min_jerk  # noqa: E402,F401
+
 HOME = np.zeros(3)  # stretched along +x: ee at (0.46, 0), >= 8 cm from any target
 SUCCESS_M = 0.04
 RADIUS = (0.22, 0.38)  # continuous targets: radius and angle ranges
 ANGLE = (-1.2, 1.2)
 ARC_RADIUS, ARC_ANGLE = 0.3, (-1.0, 1.0)  # discrete targets: N points on this arc
-
-
-def expert_goal(target_xy):
-    """Joint positions that put the ee on the target: a function of the target only.
-
-    The last link points radially outward from the base (so the wrist point is the target
-    pulled 10 cm toward the base), the first two links solve the 2-link IK for the wrist
-    with the elbow always on the same side (q2 >= 0). Inside the target region every
-    solution is within the joint ranges (q2 <= 2.5 rad at the nearest targets).
-    """
-    x, y = float(target_xy[0]), float(target_xy[1])
-    phi = math.atan2(y, x)
-    r = math.hypot(x, y)
-    rw = min(max(r - L3, abs(L1 - L2) + 1e-6), L1 + L2 - 1e-6)
-    c2 = (rw * rw - L1 * L1 - L2 * L2) / (2 * L1 * L2)
-    q2 = math.acos(max(-1.0, min(1.0, c2)))
-    q1 = phi - math.atan2(L2 * math.sin(q2), L1 + L2 * math.cos(q2))
-    q3 = phi - q1 - q2
-    q = np.array([q1, q2, q3])
-    q = (q + math.pi) % (2 * math.pi) - math.pi
-    return np.clip(q, Q_MIN, Q_MAX)
-
-
-def min_jerk(q0, q1, T, t):
-    """(position, velocity) at time t of the minimum-jerk motion from q0 to q1 over T s
-    (at rest at both ends; q1 held after T)."""
-    q0, q1 = np.asarray(q0, float), np.asarray(q1, float)
-    if T <= 0 or t >= T:
-        return q1.copy(), np.zeros_like(q1)
-    s = max(t, 0.0) / T
-    p = 10 * s**3 - 15 * s**4 + 6 * s**5
-    dp = (30 * s**2 - 60 * s**3 + 30 * s**4) / T
-    return q0 + (q1 - q0) * p, (q1 - q0) * dp
-
-
-def forward_xy(q):
-    """Planar forward kinematics of the ee (matches the model's site)."""
-    a1, a2, a3 = q[0], q[0] + q[1], q[0] + q[1] + q[2]
-    return np.array([L1 * math.cos(a1) + L2 * math.cos(a2) + L3 * math.cos(a3),
-                     L1 * math.sin(a1) + L2 * math.sin(a2) + L3 * math.sin(a3)])
 
 
 class ArmTask:
