@@ -504,7 +504,10 @@ fn runtime_parameters_change_limits_and_switch_the_policy() {
     assert!(!t2.holding && t2.new_plan && t2.resumed, "{t2:?}");
     for j in 0..2 {
         let d = (c.setpoint().positions[j] - moved[j]).abs();
-        assert!(d <= 0.5 / 100.0 + 1e-12, "joint {j}: {d} from the measurement");
+        assert!(
+            d <= 0.5 / 100.0 + 1e-12,
+            "joint {j}: {d} from the measurement"
+        );
     }
     let mut prev = c.setpoint().positions.clone();
     for _ in 0..20 {
