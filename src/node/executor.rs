@@ -322,6 +322,8 @@ impl Executor {
                     &mut self.setpoint.positions,
                     &mut self.setpoint.velocities,
                 );
+                // The horizon starts from the last command, so it is filled before the
+                // command moves on to this tick's setpoint.
                 if new {
                     self.fill_horizon(now_ns, plan);
                 }
@@ -374,14 +376,7 @@ impl Executor {
             self.hold = why.or(Some(HoldWhy::Refused));
             self.hold_since_ns = now_ns;
             // Where the hold aims: where the joint can stop (braking), inside the box.
-            for j in 0..self.hold_target.len() {
-                let c = JointCommand {
-                    position: self.cmd.positions[j],
-                    velocity: self.cmd.velocities[j],
-                };
-                self.hold_target[j] = self.limits.stopping_point(j, c);
-            }
-            self.fill_hold_horizon();
+            self.aim_hold();
         }
         let mut t = self.hold_step(started);
         t.why = if started { self.hold } else { None };
@@ -415,6 +410,12 @@ impl Executor {
 
     /// Before the node stops: a hold from the last command, as a trajectory in `horizon()`.
     pub fn final_hold(&mut self) {
+        self.aim_hold();
+    }
+
+    /// Aims the hold where each joint can stop from the last command (braking within the
+    /// limits, inside the box) and fills the hold trajectory toward it.
+    fn aim_hold(&mut self) {
         for j in 0..self.hold_target.len() {
             let c = JointCommand {
                 position: self.cmd.positions[j],
@@ -425,9 +426,8 @@ impl Executor {
         self.fill_hold_horizon();
     }
 
-    fn hold_step(&mut self, started: bool) -> Tick {
-        self.target.positions.copy_from_slice(&self.hold_target);
-        self.target.velocities.fill(0.0);
+    /// One tick toward `target` within the limits: the new setpoint becomes the command.
+    fn step_to_target(&mut self) {
         self.limits.apply(
             &self.cmd.positions,
             &self.cmd.velocities,
@@ -438,6 +438,12 @@ impl Executor {
             &mut self.setpoint.velocities,
         );
         self.cmd.clone_from(&self.setpoint);
+    }
+
+    fn hold_step(&mut self, started: bool) -> Tick {
+        self.target.positions.copy_from_slice(&self.hold_target);
+        self.target.velocities.fill(0.0);
+        self.step_to_target();
         Tick {
             command: true,
             holding: true,
