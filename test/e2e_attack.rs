@@ -21,6 +21,8 @@
 //! The tests run one at a time (a shared lock): they
 //! measure timing and memory on a small machine.
 
+mod common;
+use common::peers::{cyclone_python, cyclone_uri};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -35,35 +37,6 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn python() -> PathBuf {
-    let py = std::env::var_os("NDP_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(".venv/bin/python"));
-    let ok = Command::new(&py)
-        .args(["-c", "import cyclonedds"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "{} cannot import cyclonedds: run `bash scripts/setup.sh` first",
-        py.display()
-    );
-    py
-}
-
-fn cyclone_uri() -> String {
-    let here = std::env::current_dir().unwrap();
-    let candidates = [
-        here.join("../shared/testing/cyclone_lo.xml"),
-        here.join("test/e2e/cyclone_lo.xml"),
-    ];
-    let f = candidates
-        .iter()
-        .find(|p| p.exists())
-        .expect("cyclone_lo.xml");
-    format!("file://{}", f.canonicalize().unwrap().display())
 }
 
 /// A random-weight checkpoint from `ndp init-model`.
@@ -214,7 +187,7 @@ impl Drop for Node {
 
 /// Runs the attack peer to the end; returns its JSON lines.
 fn peer(domain: u16, args: &[&str]) -> Vec<Value> {
-    let out = Command::new(python())
+    let out = Command::new(cyclone_python())
         .arg("test/e2e/attack_peer.py")
         .args(["--domain", &domain.to_string(), "--timeout", "40"])
         .args(args)
@@ -235,7 +208,7 @@ fn peer(domain: u16, args: &[&str]) -> Vec<Value> {
 
 /// A stdlib Python script under test/e2e (raw UDP to 127.0.0.1 only), started.
 fn spawn_raw_sender(script: &str, args: &[String]) -> Child {
-    Command::new(python())
+    Command::new(cyclone_python())
         .arg(format!("test/e2e/{script}"))
         .args(args)
         .stdout(Stdio::piped())
@@ -917,7 +890,7 @@ fn sigint_exits_zero_and_the_final_hold_arrives() {
                 ("rate_hz", "100.0".into()),
             ],
         );
-        let mut p = Command::new(python())
+        let mut p = Command::new(cyclone_python())
             .arg("test/e2e/attack_peer.py")
             .args(["--domain", &domain.to_string(), "--timeout", "30"])
             .args(["--scenario", "sigint", "--want", "5", "--linger", "1.5"])

@@ -7,8 +7,10 @@
 //! Needs the Python environment that scripts/setup.sh makes (.venv with cyclonedds); set
 //! NDP_PYTHON to use another interpreter.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+use common::peers::{cyclone_python, cyclone_uri, KillOnDrop};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 use candle_core::Device;
 use ndp_ros::msgs::{Header, Image, JointState, Point, Pose, PoseStamped, Quaternion, Time};
@@ -17,45 +19,7 @@ use ndp_ros::node::{Controller, NodeParams};
 use ndp_ros::ros::{ParamMap, ParamValue};
 use ndp_ros::train::{checkpoint, RunConfig};
 
-fn python() -> PathBuf {
-    let py = std::env::var_os("NDP_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(".venv/bin/python"));
-    let ok = Command::new(&py)
-        .args(["-c", "import cyclonedds"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "{} cannot import cyclonedds: run `bash scripts/setup.sh` first",
-        py.display()
-    );
-    py
-}
-
-fn cyclone_uri() -> String {
-    let here = std::env::current_dir().unwrap();
-    let candidates = [
-        here.join("../shared/testing/cyclone_lo.xml"),
-        here.join("test/e2e/cyclone_lo.xml"),
-    ];
-    let f = candidates
-        .iter()
-        .find(|p| p.exists())
-        .expect("cyclone_lo.xml");
-    format!("file://{}", f.canonicalize().unwrap().display())
-}
-
-/// Kills the node if a test fails half-way.
-struct Node(Child);
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_node(domain: u16, params: &[(&str, String)]) -> Node {
+fn start_node(domain: u16, params: &[(&str, String)]) -> KillOnDrop {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ndp_policy"));
     cmd.arg("--ros-args");
     for (k, v) in params {
@@ -69,12 +33,12 @@ fn start_node(domain: u16, params: &[(&str, String)]) -> Node {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("ndp_policy starts");
-    Node(child)
+    KillOnDrop(child)
 }
 
 /// Runs the peer; returns the JSON lines it printed.
 fn peer(domain: u16, args: &[&str]) -> Vec<serde_json::Value> {
-    let out = Command::new(python())
+    let out = Command::new(cyclone_python())
         .arg("test/e2e/ros2_peer.py")
         .args(["--domain", &domain.to_string(), "--timeout", "40"])
         .args(args)

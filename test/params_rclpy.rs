@@ -4,18 +4,12 @@
 //! lines on /rosout. Loopback only, domain 65.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use candle_core::Device;
+mod common;
+use common::peers::KillOnDrop;
 use ndp_ros::train::{checkpoint, RunConfig};
-
-struct Node(Child);
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn rclpy_lists_gets_and_sets_the_node_parameters() {
@@ -28,7 +22,7 @@ fn rclpy_lists_gets_and_sets_the_node_parameters() {
     let (_, varmap) = checkpoint::init(&cfg, &Device::Cpu).unwrap();
     checkpoint::save(dir.path(), &cfg, &varmap).unwrap();
     let domain = "65";
-    let _node = Node(
+    let _node = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_ndp_policy"))
             .args(["--ros-args", "-p"])
             .arg(format!("checkpoint:={}", dir.path().display()))

@@ -2,6 +2,7 @@
 //! local task, a PPO run through it, a dead bridge) and the embedded DDS transport (two
 //! loopback-only RustDDS participants, domain 74).
 
+mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -118,29 +119,11 @@ fn dds_loopback_round_trip() {
 #[test]
 fn python_cyclone_dds_bridge_serves_the_trainer() {
     use ndp_ros::ros::dds::{DdsOptions, DdsTransport};
-    let py = std::env::var_os("NDP_PYTHON").unwrap_or_else(|| ".venv/bin/python".into());
-    let uri = [
-        "../shared/testing/cyclone_lo.xml",
-        "test/e2e/cyclone_lo.xml",
-    ]
-    .iter()
-    .map(std::path::Path::new)
-    .find(|p| p.exists())
-    .expect("cyclone_lo.xml")
-    .canonicalize()
-    .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _bridge = Kill(
-        std::process::Command::new(py)
+    let _bridge = common::peers::KillOnDrop(
+        std::process::Command::new(common::peers::cyclone_python())
             .args(["bridges/mujoco/ros_bridge.py", "--namespace", "/pysim0"])
             .args(["--env-name", "point-v0", "--domain", "77"])
-            .env("CYCLONEDDS_URI", format!("file://{}", uri.display()))
+            .env("CYCLONEDDS_URI", common::peers::cyclone_uri())
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("the Python bridge starts"),

@@ -1,0 +1,47 @@
+//! Independent DDS peers for the end-to-end tests: the Python with Cyclone DDS (.venv, or
+//! NDP_PYTHON) and its loopback-only configuration, and a child process killed if a test fails
+//! half-way.
+
+use std::path::PathBuf;
+use std::process::{Child, Command};
+
+/// The Python that has `cyclonedds` (scripts/setup.sh makes .venv); NDP_PYTHON overrides.
+pub fn cyclone_python() -> PathBuf {
+    let py = std::env::var_os("NDP_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".venv/bin/python"));
+    let ok = Command::new(&py)
+        .args(["-c", "import cyclonedds"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "{} cannot import cyclonedds: run `bash scripts/setup.sh` first",
+        py.display()
+    );
+    py
+}
+
+/// CYCLONEDDS_URI of the loopback-only Cyclone configuration (the workplace's, else ours).
+pub fn cyclone_uri() -> String {
+    let here = std::env::current_dir().unwrap();
+    let candidates = [
+        here.join("../shared/testing/cyclone_lo.xml"),
+        here.join("test/e2e/cyclone_lo.xml"),
+    ];
+    let f = candidates
+        .iter()
+        .find(|p| p.exists())
+        .expect("cyclone_lo.xml");
+    format!("file://{}", f.canonicalize().unwrap().display())
+}
+
+/// A child process, killed and reaped when dropped (a test that fails half-way leaves none).
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
