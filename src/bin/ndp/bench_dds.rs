@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 use candle_core::Device;
 use futures::StreamExt;
-use ndp_ros::msgs::{DmpPlan, Header, Image, JointState};
+use ndp_ros::msgs::{DmpPlan, Image, JointState};
 use ndp_ros::node::planner::PolicyPlanner;
 use ndp_ros::node::run::run;
 use ndp_ros::node::Controller;
@@ -19,7 +19,7 @@ use ndp_ros::train::{checkpoint, RunConfig};
 use serde_json::json;
 
 use crate::bench::{pct, report};
-use crate::bench_node::{joint_state, params};
+use crate::bench_node::{joint_state, params, vga_frame};
 
 const STATE_CONFIG: &str = include_str!("../../../config/state_ndp.yaml");
 
@@ -71,15 +71,7 @@ pub fn latency(as_json: bool, model: &str, samples: usize, rate: f64) -> Result<
     let js = peer.publisher::<JointState>("/joint_states", Qos::DEFAULT)?;
     let img = peer.publisher::<Image>("/camera/image_raw", Qos::SENSOR_DATA)?;
     let mut plans = peer.subscribe::<DmpPlan>("/ndp_policy/dmp_plan", Qos::DEFAULT)?;
-    let frame = Image {
-        header: Header::default(),
-        height: 480,
-        width: 640,
-        encoding: "rgb8".into(),
-        is_bigendian: 0,
-        step: 640 * 3,
-        data: (0..640 * 480 * 3).map(|i| (i % 251) as u8).collect(),
-    };
+    let frame = vga_frame();
     let mut lat_ms = Vec::new();
     let mut marker = 0.0f64;
     let started = Instant::now();

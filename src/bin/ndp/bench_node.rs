@@ -39,6 +39,19 @@ pub fn params(n: usize, extra: &[(&str, ParamValue)]) -> Result<NodeParams> {
     Ok(NodeParams::from_map(&m)?)
 }
 
+/// A 640x480 rgb8 camera frame with a non-constant pattern, as the benchmarks feed the node.
+pub fn vga_frame() -> ndp_ros::msgs::Image {
+    ndp_ros::msgs::Image {
+        header: Header::default(),
+        height: 480,
+        width: 640,
+        encoding: "rgb8".into(),
+        is_bigendian: 0,
+        step: 640 * 3,
+        data: (0..640 * 480 * 3).map(|i| (i % 251) as u8).collect(),
+    }
+}
+
 pub fn joint_state(n: usize, base: f64) -> JointState {
     JointState {
         header: Header::default(),
@@ -153,15 +166,7 @@ pub fn jitter(as_json: bool, rate: f64, seconds: f64, model: &str, rt: usize) ->
     let names = NameResolver::new("bench", "/", &[]);
     let js = t.publisher::<JointState>("/joint_states", Qos::DEFAULT)?;
     let img = t.publisher::<ndp_ros::msgs::Image>("/camera/image_raw", Qos::SENSOR_DATA)?;
-    let frame = ndp_ros::msgs::Image {
-        header: Header::default(),
-        height: 480,
-        width: 640,
-        encoding: "rgb8".into(),
-        is_bigendian: 0,
-        step: 640 * 3,
-        data: (0..640 * 480 * 3).map(|i| (i % 251) as u8).collect(),
-    };
+    let frame = vga_frame();
     let stop = Arc::new(AtomicBool::new(false));
     let stop2 = stop.clone();
     // Joint states at 200 Hz and camera frames at 30 Hz, as a driver and a camera send them.
