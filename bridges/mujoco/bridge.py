@@ -22,19 +22,15 @@ tasks give 1 when the goal holds: the pinch site on the target, the brick lifted
 expert. Needs `pip install dm_control==1.0.28` in the bridge's environment (setup_mujoco.sh).
 """
 import argparse
-import json
 import math
 import os
-import socket
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from bridge_socket import clean, serve  # noqa: E402
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core per bridge
 os.environ.setdefault("MUJOCO_GL", "egl")
-
-
-
-def clean(values):
-    return [float(v) if math.isfinite(v) else None for v in values]
 
 
 def expert_for(env_name):
@@ -141,27 +137,7 @@ def main():
     ap.add_argument("--max-steps", type=int, default=0, help="truncate episodes earlier than the task does")
     args = ap.parse_args()
     bridge = make_bridge(args.env_name, args.seed, args.max_steps)
-    if os.path.exists(args.socket):
-        os.unlink(args.socket)
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(args.socket)
-    server.listen(1)
-    conn, _ = server.accept()
-    server.close()
-    os.unlink(args.socket)
-    reader = conn.makefile("r", encoding="utf-8")
-    writer = conn.makefile("w", encoding="utf-8")
-    for line in reader:
-        try:
-            req = json.loads(line)
-            if req.get("op") == "close":
-                break
-            reply = bridge.handle(req)
-        except Exception as e:  # the trainer gets the error; the bridge keeps serving
-            reply = {"error": f"{type(e).__name__}: {e}"}
-        writer.write(json.dumps(reply, allow_nan=False) + "\n")
-        writer.flush()
-    conn.close()
+    serve(args.socket, bridge.handle)
 
 
 if __name__ == "__main__":
