@@ -27,7 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bridges/ros_arm"))
 import kinematics as kin  # noqa: E402
 
-EXPERT_S = 1.2  # bridges/ros_arm/arm_expert.py's motion time
 
 
 def read(bag):
@@ -104,7 +103,7 @@ def report(out, summary):
         ts = np.array([(t - t0) * 1e-9 for t, _ in seg])
         q = np.array([v for _, v in seg])
         goal = kin.expert_goal(res["target"])
-        ref = np.array([kin.min_jerk(q[0], goal, EXPERT_S, t)[0] for t in ts])
+        ref = np.array([kin.min_jerk(q[0], goal, kin.EXPERT_S, t)[0] for t in ts])
         for j, ax in enumerate(axes):
             ax.plot(ts, q[:, j], color=colours[e], lw=1.6,
                     label=f"episode {res['episode']}: served" if j == 0 else None)

@@ -5,7 +5,7 @@ and the measured joints from /joint_states; at each new episode (after a /task/r
 the target moves (by more than
 1 mm) it sends ONE trajectory_msgs/JointTrajectory to the joint_trajectory_controller topic
 (stamp 0: start now): a minimum-jerk motion from the measured positions to the analytic IK
-solution (arm_task.expert_goal) over --duration-s, a point every 0.05 s with positions and
+solution (kinematics.expert_goal) over --duration-s, a point every 0.05 s with positions and
 velocities. Nothing else: the arm holds the last point until the next target.
 
   .venv-ros/bin/python bridges/ros_arm/arm_expert.py [--episodes N]
@@ -18,16 +18,15 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from arm_task import JOINTS, expert_goal, min_jerk  # noqa: E402
+from kinematics import EXPERT_S, JOINTS, TRAJ_TOPIC, expert_goal, min_jerk  # noqa: E402
 
-TRAJ_TOPIC = "/joint_trajectory_controller/joint_trajectory"
 MOVED_M = 0.001
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--episodes", type=int, default=0, help="exit after this many trajectories (0: run on)")
-    ap.add_argument("--duration-s", type=float, default=1.2)
+    ap.add_argument("--duration-s", type=float, default=EXPERT_S)
     ap.add_argument("--point-s", type=float, default=0.05)
     args = ap.parse_args()
 

@@ -45,12 +45,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from arm_task import JOINTS, ArmTask  # noqa: E402
+from arm_task import JOINTS, Q_MAX, Q_MIN, ArmTask  # noqa: E402
+from kinematics import TRAJ_TOPIC  # noqa: E402
 from trajectory import Rejected, TrajectoryFollower  # noqa: E402
 
 PUBLISH_HZ = 100
 IMAGE_EVERY = 10  # publish ticks per camera frame: 10 Hz
-TRAJ_TOPIC = "/joint_trajectory_controller/joint_trajectory"
 FORWARD_TOPIC = "/forward_position_controller/commands"
 EXPERT_NODE = "arm_expert"
 
@@ -96,8 +96,7 @@ def main():
     from std_msgs.msg import Float64MultiArray
     from trajectory_msgs.msg import JointTrajectory
 
-    task = ArmTask(seed=args.seed, targets=args.targets, image_size=args.image_size)
-    task.home()
+    task = ArmTask(seed=args.seed, targets=args.targets, image_size=args.image_size)  # at home
     follower = TrajectoryFollower(JOINTS, task.qpos)
     substeps = int(round(1.0 / PUBLISH_HZ / task.model.opt.timestep))
     ticks = int(round(args.episode_s * PUBLISH_HZ))
@@ -140,7 +139,7 @@ def main():
         if len(q) != len(JOINTS) or not all(math.isfinite(x) for x in q):
             log.warning(f"forward command rejected: want {len(JOINTS)} finite positions, got {q}")
             return
-        follower.hold(np.clip(q, -2.6, 2.6))
+        follower.hold(np.clip(q, Q_MIN, Q_MAX))
         commanded[0] = True
 
     set_params = None

@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mujoco  # noqa: E402
 import numpy as np  # noqa: E402
 
-from kinematics import JOINTS, L1, L2, L3, Q_MAX, Q_MIN, XML, expert_goal, forward_xy, min_jerk  # noqa: E402,F401
+from kinematics import JOINTS, Q_MAX, Q_MIN, XML, expert_goal, forward_xy, min_jerk  # noqa: E402,F401
 
 HOME = np.zeros(3)  # stretched along +x: ee at (0.46, 0), >= 8 cm from any target
 SUCCESS_M = 0.04

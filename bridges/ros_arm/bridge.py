@@ -32,13 +32,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from arm_task import HOME, Q_MAX, Q_MIN, ArmTask, min_jerk  # noqa: E402
+from kinematics import EXPERT_S  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from bridge_socket import clean, serve  # noqa: E402
 
 DT = 0.05
-EXPERT_S = 1.2
 START_SPREAD = 1.0
 
 

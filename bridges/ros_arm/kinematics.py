@@ -10,6 +10,8 @@ import numpy as np
 
 XML = os.path.join(os.path.dirname(os.path.abspath(__file__)), "arm.xml")
 JOINTS = ("joint_1", "joint_2", "joint_3")
+TRAJ_TOPIC = "/joint_trajectory_controller/joint_trajectory"
+EXPERT_S = 1.2  # the expert's reach: a minimum-jerk motion to its IK solution over this time
 
 
 def _model():
