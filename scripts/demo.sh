@@ -12,11 +12,5 @@ bash scripts/setup.sh
 bash scripts/setup_ros.sh
 cargo build --bin ndp --bin ndp_policy
 source scripts/ros_env.sh
-# Network rule: discovery is loopback-only (ros_env.sh); as root, also a private network
-# namespace with only `lo`, so nothing can leave the machine.
-if [ "$(id -u)" = 0 ] && [ -z "${NDP_NO_NETNS:-}" ] && command -v ip >/dev/null \
-  && unshare -n true 2>/dev/null; then
-  exec unshare -n bash -c 'ip link set lo up && exec .venv-ros/bin/python scripts/journey.py "$@"' \
-    scripts/demo.sh "$@"
-fi
-exec .venv-ros/bin/python scripts/journey.py "$@"
+# Network rule: loopback-only discovery (ros_env.sh) and, as root, a private network namespace.
+exec bash scripts/netns.sh .venv-ros/bin/python scripts/journey.py "$@"

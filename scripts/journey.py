@@ -125,8 +125,15 @@ def run(cmd, log, timeout):
     return last
 
 
-def episodes(sim, results, n, timeout):
+def train(cmd, log, timeout):
+    """A trainer run with --json: its closing JSON line (or the last line, if it printed none)."""
+    line = run(cmd, log, timeout)
+    return json.loads(line) if line.startswith("{") else line
+
+
+def episodes(sim, results, n, a):
     """Waits for the simulator's n episodes, printing each as it ends; returns the results."""
+    timeout = 60 + n * (a.episode_s + 3)  # real time, resets, and start-up
     deadline = time.monotonic() + timeout
     seen = []
     while True:
@@ -149,22 +156,26 @@ def episodes(sim, results, n, timeout):
     return seen
 
 
-def sim_cmd(a, n, seed, results, subscribers, policy_node=None):
-    """The simulator; with policy_node, it switches that node off and on around each reset."""
-    return [PY, SIM, "--episodes", n, "--episode-s", a.episode_s, "--seed", seed,
-            "--targets", a.targets, "--image-size", 64, "--results", results,
-            "--wait-for-subscribers", subscribers] + (
-                ["--policy-node", policy_node] if policy_node else [])
+def simulate(ps, a, name, n, seed, subscribers, policy_node=None):
+    """Runs the simulator for n episodes (after `subscribers` readers of /joint_states have
+    appeared; with policy_node, switching that node off and on around each reset) and
+    returns the episodes' results."""
+    results = a.out / f"{name}_results.jsonl"
+    results.unlink(missing_ok=True)
+    sim = ps.start(name + "_sim", [
+        PY, SIM, "--episodes", n, "--episode-s", a.episode_s, "--seed", seed,
+        "--targets", a.targets, "--image-size", 64, "--results", results,
+        "--wait-for-subscribers", subscribers] + (
+            ["--policy-node", policy_node] if policy_node else []))
+    return episodes(sim, results, n, a)
 
 
-def rate(rs):
-    return sum(1 for r in rs if r["success"]) / max(len(rs), 1)
+def outcome(rs):
+    return {"episodes": len(rs), "success_rate": sum(1 for r in rs if r["success"]) / max(len(rs), 1)}
 
 
 def serve(a, name, params, checkpoint, seed, out, logs):
-    """ndp_policy on a bundle against the simulator; returns the episodes' results."""
-    results = out / f"{name}_results.jsonl"
-    results.unlink(missing_ok=True)
+    """ndp_policy on a bundle against the simulator; returns the episodes' outcome."""
     shutil.rmtree(out / f"{name}_bag", ignore_errors=True)
     with Procs(logs) as ps:
         node = ps.start(name + "_node", [ROOT / "target/debug/ndp_policy", "--ros-args",
@@ -174,8 +185,7 @@ def serve(a, name, params, checkpoint, seed, out, logs):
                                           out / f"{name}_bag"]
                        + [x for t in SERVE_TOPICS for x in ("--topic", t)])
         # Two subscribers of /joint_states before the first episode: the node and the recorder.
-        sim = ps.start(name + "_sim", sim_cmd(a, a.episodes, seed, results, 2, "ndp_policy"))
-        rs = episodes(sim, results, a.episodes, 60 + a.episodes * (a.episode_s + 3))
+        rs = simulate(ps, a, name, a.episodes, seed, 2, "ndp_policy")
         if node.poll() is not None:
             raise RuntimeError(f"ndp_policy exited ({node.returncode}):\n"
                                f"{tail(logs / (name + '_node.log'))}")
@@ -183,7 +193,7 @@ def serve(a, name, params, checkpoint, seed, out, logs):
         code = ps.stop(node)
         if code != 0:
             raise RuntimeError(f"ndp_policy exit {code} on SIGINT")
-    return rs
+    return outcome(rs)
 
 
 def main():
@@ -212,7 +222,7 @@ def main():
     ap.add_argument("--min-above-idle", type=float, default=None,
                     help="fail unless each served policy's success is this far above doing nothing")
     a = ap.parse_args()
-    out = a.out.resolve()
+    out = a.out = a.out.resolve()
     logs = out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     os.environ["ROS_DOMAIN_ID"] = str(a.domain)
@@ -227,49 +237,40 @@ def main():
         else:
             with Stage("demos", f"{a.demos} expert demonstrations recorded into {bag.name}"):
                 shutil.rmtree(bag, ignore_errors=True)
-                results = out / "demos_results.jsonl"
-                results.unlink(missing_ok=True)
                 with Procs(logs) as ps:
                     rec = ps.start("demos_record", [ROOT / "target/debug/ndp", "record", "--out", bag,
                                                     "--json"]
                                    + [x for t in TOPICS for x in ("--topic", t)])
                     expert = ps.start("demos_expert", [PY, EXPERT])
-                    sim = ps.start("demos_sim", sim_cmd(a, a.demos, 1, results, 2))
-                    rs = episodes(sim, results, a.demos, 60 + a.demos * (a.episode_s + 3))
+                    rs = simulate(ps, a, "demos", a.demos, 1, 2)
                     ps.stop(expert)
                     ps.stop(rec)
-                summary["expert"] = {"episodes": len(rs), "success_rate": rate(rs)}
+                summary["expert"] = outcome(rs)
                 summary["bag"] = read_back(bag, logs / "demos_record.log")
 
         with Stage("bc", f"ndp train-bc on the bag ({a.epochs} epochs)"):
-            line = run([ROOT / "target/debug/ndp", "train-bc", "--config",
-                        a.bc_config, "--data", bag, "--out", out / "arm-bc",
-                        "--epochs", a.epochs, "--json"], logs / "bc_train.log", 1800)
-            summary["bc_training"] = json.loads(line) if line.startswith("{") else line
+            summary["bc_training"] = train([ROOT / "target/debug/ndp", "train-bc", "--config",
+                                            a.bc_config, "--data", bag, "--out", out / "arm-bc",
+                                            "--epochs", a.epochs, "--json"],
+                                           logs / "bc_train.log", 1800)
 
         with Stage("bc-serve", f"ndp_policy on the BC bundle, {a.episodes} fresh episodes"):
-            rs = serve(a, "bc", a.bc_params, out / "arm-bc", 2, out, logs)
-            summary["bc_served"] = {"episodes": len(rs), "success_rate": rate(rs)}
+            summary["bc_served"] = serve(a, "bc", a.bc_params, out / "arm-bc", 2, out, logs)
 
         if not a.skip_idle:
             with Stage("idle", f"{a.episodes} episodes with nothing commanding (baseline)"):
-                results = out / "idle_results.jsonl"
-                results.unlink(missing_ok=True)
                 with Procs(logs) as ps:
-                    sim = ps.start("idle_sim", sim_cmd(a, a.episodes, 2, results, 0))
-                    rs = episodes(sim, results, a.episodes, 60 + a.episodes * (a.episode_s + 3))
-                summary["do_nothing"] = {"episodes": len(rs), "success_rate": rate(rs)}
+                    summary["do_nothing"] = outcome(simulate(ps, a, "idle", a.episodes, 2, 0))
 
         if a.with_ppo:
             with Stage("ppo", f"ndp train-ppo through the simulator's bridge ({a.ppo_steps} steps)"):
-                line = run([ROOT / "target/debug/ndp", "train-ppo", "--config",
-                            "config/ppo_arm.yaml", "--out", out / "arm-ppo", "--steps",
-                            a.ppo_steps, "--json"], logs / "ppo_train.log", 3600)
-                summary["ppo_training"] = json.loads(line) if line.startswith("{") else line
+                summary["ppo_training"] = train([ROOT / "target/debug/ndp", "train-ppo",
+                                                 "--config", "config/ppo_arm.yaml", "--out",
+                                                 out / "arm-ppo", "--steps", a.ppo_steps,
+                                                 "--json"], logs / "ppo_train.log", 3600)
             with Stage("ppo-serve", f"ndp_policy on the PPO bundle, {a.episodes} fresh episodes"):
-                rs = serve(a, "ppo", "config/ndp_policy_arm_ppo.yaml", out / "arm-ppo/policy", 2,
-                           out, logs)
-                summary["ppo_served"] = {"episodes": len(rs), "success_rate": rate(rs)}
+                summary["ppo_served"] = serve(a, "ppo", "config/ndp_policy_arm_ppo.yaml",
+                                              out / "arm-ppo/policy", 2, out, logs)
 
         with Stage("report", "plots and frames (scripts/journey_report.py, in .venv)"):
             partial = out / "summary_partial.json"
@@ -309,22 +310,12 @@ def main():
     sys.exit(1 if "error" in summary else 0)
 
 
-READ_BACK = """
-import json, sys
-from rosbags.rosbag2 import Reader
-with Reader(sys.argv[1]) as r:
-    topics = {c.topic: {"type": c.msgtype, "count": c.msgcount, "read": 0} for c in r.connections}
-    for c, _, _ in r.messages():
-        topics[c.topic]["read"] += 1
-print(json.dumps(topics))
-"""
-
-
 def read_back(bag, record_log):
     """The bag as `rosbags` (an independent reader, in the test venv .venv) sees it: topics,
-    types, the counts its metadata states and the messages actually read."""
-    p = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", READ_BACK, str(bag)],
-                       capture_output=True, text=True, timeout=300)
+    types, the counts its metadata states and the messages actually read
+    (scripts/journey_report.py --read-back)."""
+    p = subprocess.run([str(ROOT / ".venv/bin/python"), str(ROOT / "scripts/journey_report.py"),
+                        "--read-back", str(bag)], capture_output=True, text=True, timeout=300)
     if p.returncode != 0:
         raise RuntimeError(f"rosbags could not read {bag}: {p.stderr[-2000:]}")
     return {"path": str(bag), "topics": json.loads(p.stdout),

@@ -9,8 +9,10 @@ results:
                         end effector took, the commanded trajectory at that moment (the node's
                         JointTrajectory points) and the goal of the plan (DmpPlan.g) drawn
 Run in the test venv (.venv: rosbags, matplotlib): `.venv/bin/python scripts/journey_report.py
-OUT`; journey.py calls it. Prints the list of pictures as JSON.
+OUT`; journey.py calls it. Prints the list of pictures as JSON. With `--read-back BAG`: the
+bag's topics, types and counts as rosbags reads them, as JSON (the journey's summary).
 """
+import bisect
 import json
 import sys
 from pathlib import Path
@@ -34,8 +36,10 @@ def read(bag):
     store.register(get_types_from_msg((ROOT / "msg/DmpPlan.msg").read_text(),
                                       "ndp_ros_msgs/msg/DmpPlan"))
     out = {"js": [], "img": [], "cmd": [], "plan": []}
+    wanted = ("/joint_states", "/camera/image_raw", "joint_trajectory", "dmp_plan")
     with Reader(bag) as r:
-        for c, t, raw in r.messages():
+        used = [c for c in r.connections if c.topic.endswith(wanted)]
+        for c, t, raw in r.messages(connections=used):
             m = store.deserialize_cdr(raw, c.msgtype)
             if c.topic == "/joint_states":
                 order = [list(m.name).index(j) for j in kin.JOINTS]
@@ -58,13 +62,10 @@ def episodes(js, n, gap_ns=500_000_000):
     return segs[-n:]
 
 
-def latest(series, t):
-    best = None
-    for ts, v in series:
-        if ts > t:
-            break
-        best = v
-    return best
+def latest(series, t, since=0):
+    """The value of the newest (time, value) at or before t (and not before `since`)."""
+    i = bisect.bisect_right(series, t, key=lambda x: x[0])
+    return series[i - 1][1] if i and series[i - 1][0] >= since else None
 
 
 def report(out, summary):
@@ -126,7 +127,7 @@ def report(out, summary):
             continue
         seg, res = segs[k], results[k]
         t = seg[0][0] + 400_000_000  # 0.4 s into the episode: the arm on its way
-        img = latest([x for x in d["img"] if x[0] >= seg[0][0]], t)
+        img = latest(d["img"], t, since=seg[0][0])
         if img is None:
             continue
         size = img.shape[0]
@@ -156,7 +157,20 @@ def report(out, summary):
     return pics
 
 
+def read_back(bag):
+    """Topics, types, the counts the bag's metadata states and the messages actually read."""
+    with Reader(bag) as r:
+        topics = {c.topic: {"type": c.msgtype, "count": c.msgcount, "read": 0}
+                  for c in r.connections}
+        for c, _, _ in r.messages():
+            topics[c.topic]["read"] += 1
+    return topics
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--read-back":
+        print(json.dumps(read_back(Path(sys.argv[2]))))
+        sys.exit(0)
     out = Path(sys.argv[1])
     summary = json.loads((out / "summary.json").read_text()) if len(sys.argv) < 3 else \
         json.loads(Path(sys.argv[2]).read_text())

@@ -48,10 +48,5 @@ target/debug/ndp init-model --config config/state_ndp.yaml --out "$tmp/run" >/de
 # The DDS part, as root in a fresh network namespace with only `lo` (the builds above may need
 # the network for crates, so they run outside it).
 t=$SECONDS
-if [ "$(id -u)" = 0 ] && [ -z "${NDP_NO_NETNS:-}" ] && command -v ip >/dev/null \
-  && unshare -n true 2>/dev/null; then
-  unshare -n bash -c 'ip link set lo up && exec bash "$0" --peers "$1"' scripts/test_r2r.sh "$tmp"
-else
-  bash scripts/test_r2r.sh --peers "$tmp"
-fi
+bash scripts/netns.sh bash scripts/test_r2r.sh --peers "$tmp"
 echo "test_r2r: peers $((SECONDS - t)) s; all passed in $((SECONDS - start)) s" >&2
