@@ -112,10 +112,7 @@ fn start() -> Result<()> {
         println!("{USAGE}\n{}", NodeParams::describe());
         return Ok(());
     }
-    let name = args
-        .node_name
-        .clone()
-        .unwrap_or_else(|| "ndp_policy".into());
+    let (name, ns) = name_and_namespace(&args);
     // Log lines go to stderr and, once the transport is up, to /rosout; ros2-client's own
     // echo of what it sends to /rosout is not printed twice.
     let level = log_filter(args.log_level.as_deref(), &name)?;
@@ -125,7 +122,6 @@ fn start() -> Result<()> {
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .with(ROSOUT.clone())
         .init();
-    let ns = args.namespace.clone().unwrap_or_else(|| "/".into());
     // With r2r, rcl has parsed --ros-args (node name, namespace, remaps, parameters) already.
     #[cfg(feature = "r2r")]
     if std::env::var("NDP_TRANSPORT").as_deref() != Ok("dds") {
@@ -214,12 +210,10 @@ fn serve<T: Transport>(transport: Arc<T>, names: &NameResolver) -> Result<()> {
 /// The memory ceiling as early as possible (before DDS starts): the parameter's value from the
 /// command line and parameter files, else its default. Errors there surface later, named.
 fn memory_limit_mb(args: &RosArgs) -> Option<usize> {
-    let name = args
-        .node_name
-        .clone()
-        .unwrap_or_else(|| "ndp_policy".into());
-    let ns = args.namespace.clone().unwrap_or_else(|| "/".into());
-    let params = args.parameters(&name, &ns).ok()?;
+    let (name, ns) = name_and_namespace(args);
+    let params = args
+        .parameters(&name, &NameResolver::new(&name, &ns, &[]).namespace)
+        .ok()?;
     match params.get("memory_limit_mb") {
         // Below the minimum: not applied; the parameter check names it next.
         Some(ndp_ros::ros::ParamValue::Integer(i))
@@ -231,4 +225,14 @@ fn memory_limit_mb(args: &RosArgs) -> Option<usize> {
         None => Some(1024),
     }
     .filter(|mb| *mb > 0)
+}
+
+/// The node's name and namespace from `-r __node:=` / `-r __ns:=`, else the defaults.
+fn name_and_namespace(args: &RosArgs) -> (String, String) {
+    let name = args
+        .node_name
+        .clone()
+        .unwrap_or_else(|| "ndp_policy".into());
+    let ns = args.namespace.clone().unwrap_or_else(|| "/".into());
+    (name, ns)
 }
