@@ -62,17 +62,15 @@ pub fn executor(p: &NodeParams) -> Executor {
     let n = ((p.horizon_s / period).ceil() as usize).clamp(1, MAX_HORIZON_POINTS);
     let spacing_s = (p.horizon_s / n as f64).max(period);
     let mut e = Executor::new(
-        limits(p),
+        &runtime(p),
         p.joint_names.len(),
         p.rate_hz,
-        p.input_timeout_s,
         p.observation != ObservationMode::State,
         HorizonSpec {
             points: n,
             spacing_s,
         },
     );
-    e.set_runtime(&runtime(p));
     // Sim time can jump back (a simulator reset); inputs stamped up to two ticks after a
     // tick's own time are just late, not from the future.
     if p.use_sim_time {

@@ -70,18 +70,7 @@ impl Clone for Runtime {
     }
 
     fn clone_from(&mut self, src: &Self) {
-        self.limits
-            .position_min
-            .clone_from(&src.limits.position_min);
-        self.limits
-            .position_max
-            .clone_from(&src.limits.position_max);
-        self.limits
-            .velocity_max
-            .clone_from(&src.limits.velocity_max);
-        self.limits
-            .acceleration_max
-            .clone_from(&src.limits.acceleration_max);
+        self.limits.clone_from(&src.limits);
         self.timeout_s = src.timeout_s;
         self.enabled = src.enabled;
     }
@@ -133,24 +122,24 @@ pub struct Executor {
     jump_tolerance_ns: i64,
     /// Input counts when the clock jumped back (inputs up to them are stale).
     jump_seq: Option<(u64, u64)>,
-    /// Set when `enabled` turns true again (i64::MAX: pending, the next tick stamps it).
-    enabled_at_ns: i64,
+    /// `enabled` turned true again: the next tick starts the wait for a plan made from then.
+    enable_pending: bool,
 }
 
 impl Executor {
+    /// Starts with the run-time values `runtime` (limits, input timeout, enabled).
     pub fn new(
-        limits: Limits,
+        runtime: &Runtime,
         dof: usize,
         rate_hz: f64,
-        timeout_s: f64,
         needs_obs: bool,
         horizon_spec: HorizonSpec,
     ) -> Self {
         Executor {
-            limits,
+            limits: runtime.limits.clone(),
             period_ns: (1e9 / rate_hz).round() as i64,
             dt: 1.0 / rate_hz,
-            timeout_s,
+            timeout_s: runtime.timeout_s,
             needs_obs,
             horizon_spec,
             seq: 0,
@@ -163,34 +152,22 @@ impl Executor {
             hold: None,
             hold_since_ns: 0,
             hold_target: vec![0.0; dof],
-            enabled: true,
+            enabled: runtime.enabled,
             jump_tolerance_ns: i64::MAX,
             jump_seq: None,
-            enabled_at_ns: i64::MAX,
+            enable_pending: true,
         }
     }
 
     /// Takes run-time parameter changes (between ticks; allocates only if a limit vector
     /// changes length, which validation forbids).
     pub fn set_runtime(&mut self, r: &Runtime) {
-        let l = &mut self.limits;
-        l.position_min.clone_from(&r.limits.position_min);
-        l.position_max.clone_from(&r.limits.position_max);
-        l.velocity_max.clone_from(&r.limits.velocity_max);
-        l.acceleration_max.clone_from(&r.limits.acceleration_max);
+        self.limits.clone_from(&r.limits);
         self.timeout_s = r.timeout_s;
         if r.enabled && !self.enabled {
-            self.enabled_at_ns = i64::MAX;
+            self.enable_pending = true;
         }
         self.enabled = r.enabled;
-    }
-
-    pub fn set_timeout(&mut self, timeout_s: f64) {
-        self.timeout_s = timeout_s;
-    }
-
-    pub fn set_limits(&mut self, limits: Limits) {
-        self.limits = limits;
     }
 
     /// Whether the planner should plan at once: holding on stale inputs, waiting for a plan
@@ -230,9 +207,9 @@ impl Executor {
         if !self.enabled {
             return self.hold_or_nothing(now_ns, Some(HoldWhy::Disabled));
         }
-        if self.hold == Some(HoldWhy::Disabled) && self.enabled_at_ns == i64::MAX {
+        if self.hold == Some(HoldWhy::Disabled) && self.enable_pending {
             // Enabled again: only a plan made from now on resumes.
-            self.enabled_at_ns = now_ns;
+            self.enable_pending = false;
             self.hold_since_ns = now_ns;
         }
         match self.freshness(now_ns, stamps) {

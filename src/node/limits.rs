@@ -11,12 +11,32 @@
 //! clamped step over dt, so position and velocity agree for a spline-fitting controller.
 
 /// Per-joint limits (empty vectors: that limit is off).
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Limits {
     pub position_min: Vec<f64>,
     pub position_max: Vec<f64>,
     pub velocity_max: Vec<f64>,
     pub acceleration_max: Vec<f64>,
+}
+
+/// By hand: `clone_from` reuses the vectors, so that run-time limit changes do not allocate
+/// on the executor's thread (validation keeps their lengths).
+impl Clone for Limits {
+    fn clone(&self) -> Self {
+        Limits {
+            position_min: self.position_min.clone(),
+            position_max: self.position_max.clone(),
+            velocity_max: self.velocity_max.clone(),
+            acceleration_max: self.acceleration_max.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, src: &Self) {
+        self.position_min.clone_from(&src.position_min);
+        self.position_max.clone_from(&src.position_max);
+        self.velocity_max.clone_from(&src.velocity_max);
+        self.acceleration_max.clone_from(&src.acceleration_max);
+    }
 }
 
 /// The previous command of one joint: where it is and how fast it moves.
@@ -143,13 +163,5 @@ impl Limits {
             _ => c.position,
         };
         p.clamp(lo, hi)
-    }
-
-    /// Whether `pos` is inside the box (true when there is no box).
-    pub fn inside(&self, pos: &[f64]) -> bool {
-        pos.iter().enumerate().all(|(j, p)| {
-            let (lo, hi) = self.bounds(j);
-            (lo..=hi).contains(p)
-        })
     }
 }

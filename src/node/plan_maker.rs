@@ -67,10 +67,6 @@ impl<P: Planner> PlanMaker<P> {
         self.dy0 = dy0;
     }
 
-    pub fn duration_s(&self) -> f64 {
-        self.duration_s
-    }
-
     /// Plans from the latest inputs into `out`, stamped `t0_ns`. Ok(false): no inputs yet.
     /// A refused policy output makes `out` a hold at the measured state and returns the reason.
     pub fn make(

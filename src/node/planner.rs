@@ -5,7 +5,7 @@ use candle_core::{Device, Tensor};
 use super::params::{NodeParams, ObservationMode};
 use super::plan_maker::{PlanInput, Planner};
 use crate::error::{Error, Result};
-use crate::policy::deployment::{Deployment, Normalization};
+use crate::policy::deployment::{normalize, Deployment, Normalization};
 use crate::policy::{EncoderKind, ModelKind, Policy};
 
 pub struct PolicyPlanner {
@@ -180,9 +180,7 @@ impl Planner for PolicyPlanner {
                 Some(n) => v
                     .iter()
                     .enumerate()
-                    .map(|(i, &x)| {
-                        ((x - n.mean[i]) / (n.var[i] + 1e-8).sqrt()).clamp(-n.clip, n.clip) as f32
-                    })
+                    .map(|(i, &x)| normalize(x, n.mean[i], n.var[i], n.clip))
                     .collect(),
             };
             Ok(Tensor::from_vec(x, (1, v.len()), &self.device)?)

@@ -88,8 +88,9 @@ impl Default for RejectLog {
 impl RejectLog {
     /// Counts a refused input and logs it if its cause's gate is open.
     pub fn record(&self, r: &Reject) {
-        let n = self.count_cause(Cause::of(r));
-        if let Some(held) = self.gates[Cause::of(r) as usize].allow() {
+        let cause = Cause::of(r);
+        let n = self.count_cause(cause);
+        if let Some(held) = self.gates[cause as usize].allow() {
             tracing::warn!("{r}: skipped ({n} so far, {held} not logged since the last line)");
         }
     }
@@ -97,11 +98,6 @@ impl RejectLog {
     /// Counts one event of `cause` (no log); returns the count so far.
     pub fn count_cause(&self, cause: Cause) -> u64 {
         self.counts[cause as usize].fetch_add(1, Ordering::Relaxed) + 1
-    }
-
-    /// Whether a line about `cause` may be logged now (for events logged by their owner).
-    pub fn may_log(&self, cause: Cause) -> Option<u64> {
-        self.gates[cause as usize].allow()
     }
 
     /// How many of `kind` (a `Cause::name`) were counted.
@@ -118,9 +114,5 @@ impl RejectLog {
             .iter()
             .map(|c| (c.name(), self.counts[*c as usize].load(Ordering::Relaxed)))
             .collect()
-    }
-
-    pub fn total(&self) -> u64 {
-        self.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum()
     }
 }
