@@ -52,6 +52,12 @@ pub enum Action {
     Deltas,
 }
 
+/// One observation value normalised as PPO trains and the node serves: (x - mean) /
+/// sqrt(var + 1e-8), clipped to +-clip.
+pub fn normalize(x: f64, mean: f64, var: f64, clip: f64) -> f32 {
+    ((x - mean) / (var + 1e-8).sqrt()).clamp(-clip, clip) as f32
+}
+
 /// Observation normalisation: (x - mean) / sqrt(var + 1e-8), clipped to +-clip.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -25,9 +25,17 @@ pub fn init(cfg: &RunConfig, device: &Device) -> Result<(Policy, VarMap)> {
     Ok((policy, varmap))
 }
 
+/// Writes named tensors as a safetensors file (atomically: a reader never sees half a file).
+pub fn write_weights(path: &Path, tensors: &HashMap<String, Tensor>) -> Result<()> {
+    let bytes = safetensors::serialize(tensors, None).map_err(|e| Error::Checkpoint {
+        path: path.to_path_buf(),
+        msg: format!("serialising: {e}"),
+    })?;
+    write_atomic(path, &bytes)
+}
+
 /// Writes the weights and the config into `run` (created if needed).
 pub fn save(run: &Path, cfg: &RunConfig, varmap: &VarMap) -> Result<()> {
-    let weights = run.join(WEIGHTS);
     let tensors: HashMap<String, Tensor> = varmap
         .data()
         .lock()
@@ -35,11 +43,7 @@ pub fn save(run: &Path, cfg: &RunConfig, varmap: &VarMap) -> Result<()> {
         .iter()
         .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
         .collect();
-    let bytes = safetensors::serialize(&tensors, None).map_err(|e| Error::Checkpoint {
-        path: weights.clone(),
-        msg: format!("serialising: {e}"),
-    })?;
-    write_atomic(&weights, &bytes)?;
+    write_weights(&run.join(WEIGHTS), &tensors)?;
     write_atomic(&run.join(CONFIG), cfg.to_yaml().as_bytes())?;
     cfg.deployment().save(run)
 }

@@ -50,12 +50,7 @@ pub fn save(run: &Path, agent: &Agent, adam: &Adam, state: &TrainState) -> Resul
         .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
         .collect();
     tensors.extend(adam.state()?);
-    let weights = dir.join(WEIGHTS);
-    let bytes = safetensors::serialize(&tensors, None).map_err(|e| Error::Checkpoint {
-        path: weights.clone(),
-        msg: format!("serialising: {e}"),
-    })?;
-    write_atomic(&weights, &bytes)?;
+    crate::train::checkpoint::write_weights(&dir.join(WEIGHTS), &tensors)?;
     let json = serde_json::to_vec_pretty(state).expect("state serialises");
     write_atomic(&dir.join(STATE), &json)?;
     write_atomic(&run.join(LATEST), name.as_bytes())?;
@@ -102,12 +97,10 @@ pub fn export_policy(run: &Path, agent: &Agent, state: &TrainState) -> Result<Op
                 .then(|| (name.to_string(), v.as_tensor().clone()))
         })
         .collect();
-    let weights = dir.join(crate::train::checkpoint::WEIGHTS);
-    let bytes = safetensors::serialize(&tensors, None).map_err(|e| Error::Checkpoint {
-        path: weights.clone(),
-        msg: format!("serialising: {e}"),
-    })?;
-    write_atomic(&weights, &bytes)?;
+    crate::train::checkpoint::write_weights(
+        &dir.join(crate::train::checkpoint::WEIGHTS),
+        &tensors,
+    )?;
     let rc = RunConfig {
         model: super::agent::actor_policy_config(cfg, spec),
         dmp,

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::policy::deployment::normalize;
+
 const EPS: f64 = 1e-8;
 pub const CLIP: f64 = 10.0;
 
@@ -68,9 +70,9 @@ impl ObsNorm {
         }
         let s = &self.stat;
         out.extend(
-            obs.iter().enumerate().map(|(i, &v)| {
-                ((v - s.mean[i]) / (s.var[i] + EPS).sqrt()).clamp(-CLIP, CLIP) as f32
-            }),
+            obs.iter()
+                .enumerate()
+                .map(|(i, &v)| normalize(v, s.mean[i], s.var[i], CLIP)),
         );
     }
 }
