@@ -27,6 +27,14 @@ impl Time {
         }
     }
 
+    /// The system clock (what a ROS clock reads without sim time); 0 before 1970.
+    pub fn wall_now() -> Self {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Time::from_nanos(d.as_nanos() as i64)
+    }
+
     pub fn nanos(&self) -> i64 {
         self.sec as i64 * 1_000_000_000 + self.nanosec as i64
     }

@@ -9,7 +9,6 @@
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::stream::{self, BoxStream, StreamExt};
 use ros2_client::dds::rustdds::DomainParticipantBuilder;
@@ -312,10 +311,7 @@ impl Transport for DdsTransport {
         if let Some(sim) = self.sim_clock.get() {
             return Time::from_nanos(sim.load(Ordering::SeqCst));
         }
-        let d = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        Time::from_nanos(d.as_nanos() as i64)
+        Time::wall_now()
     }
 
     fn parameters(&self) -> &ParamMap {
@@ -346,10 +342,8 @@ impl Transport for DdsTransport {
                     l if l >= 20 => LogLevel::Info,
                     _ => LogLevel::Debug,
                 };
-                let d = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default();
-                let stamp = ros2_client::builtin_interfaces::Time::from_nanos(d.as_nanos() as i64);
+                let stamp =
+                    ros2_client::builtin_interfaces::Time::from_nanos(Time::wall_now().nanos());
                 handle.rosout_raw(stamp, level, &node, msg, file, "", line);
             },
         ))

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration as StdDuration, SystemTime, UNIX_EPOCH};
+use std::time::Duration as StdDuration;
 
 use futures::stream::{BoxStream, StreamExt};
 use futures::FutureExt;
@@ -511,10 +511,7 @@ impl Transport for R2rTransport {
         if let Some(sim) = &self.sim_clock {
             return Time::from_nanos(sim.load(Ordering::Acquire));
         }
-        let d = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        Time::from_nanos(d.as_nanos() as i64)
+        Time::wall_now()
     }
 
     fn parameters(&self) -> &ParamMap {
