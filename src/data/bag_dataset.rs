@@ -251,58 +251,65 @@ impl BagDataConfig {
     }
 }
 
-/// A time series of vectors (times in ns, increasing).
-#[derive(Default)]
-struct Series {
+/// A time series of messages (times in ns, increasing).
+struct Series<T> {
     t: Vec<u64>,
-    v: Vec<Vec<f64>>,
+    v: Vec<T>,
 }
 
-impl Series {
-    fn push(&mut self, t: u64, v: Vec<f64>) {
+impl<T> Default for Series<T> {
+    fn default() -> Self {
+        Series {
+            t: vec![],
+            v: vec![],
+        }
+    }
+}
+
+impl<T> Series<T> {
+    fn push(&mut self, t: u64, v: T) {
         self.t.push(t);
         self.v.push(v);
     }
 
-    /// The value at `t` (clamped to the series' span).
+    /// The message read at `t`: `Latest`, the newest at or before `t` (None before the
+    /// first); otherwise the closest in time (clamped to the series' span). None if empty.
+    fn index(&self, t: u64, align: Align) -> Option<usize> {
+        if align == Align::Latest {
+            return self.t.partition_point(|&x| x <= t).checked_sub(1);
+        }
+        let n = self.t.len();
+        let i = self.t.partition_point(|&x| x < t);
+        match (i.checked_sub(1), i < n) {
+            (Some(a), true) if t - self.t[a] <= self.t[i] - t => Some(a),
+            (Some(a), false) => Some(a),
+            (_, true) => Some(i),
+            (None, false) => None,
+        }
+    }
+}
+
+impl Series<Vec<f64>> {
+    /// The value at `t` (clamped to the series' span; `Interpolate` between neighbours).
     fn at(&self, t: u64, align: Align) -> Option<Vec<f64>> {
         let n = self.t.len();
-        if n == 0 {
-            return None;
-        }
-        if align == Align::Latest {
-            let i = self.t.partition_point(|&x| x <= t);
-            return i.checked_sub(1).map(|i| self.v[i].clone());
-        }
         let i = self.t.partition_point(|&x| x < t);
-        if i == 0 {
-            return Some(self.v[0].clone());
-        }
-        if i == n {
-            return Some(self.v[n - 1].clone());
+        if align != Align::Interpolate || i == 0 || i == n {
+            return self.index(t, align).map(|k| self.v[k].clone());
         }
         let (t0, t1) = (self.t[i - 1], self.t[i]);
-        match align {
-            Align::Nearest => Some(if t - t0 <= t1 - t {
-                self.v[i - 1].clone()
-            } else {
-                self.v[i].clone()
-            }),
-            Align::Interpolate | Align::Latest => {
-                let w = if t1 > t0 {
-                    (t - t0) as f64 / (t1 - t0) as f64
-                } else {
-                    0.0
-                };
-                Some(
-                    self.v[i - 1]
-                        .iter()
-                        .zip(&self.v[i])
-                        .map(|(a, b)| a + (b - a) * w)
-                        .collect(),
-                )
-            }
-        }
+        let w = if t1 > t0 {
+            (t - t0) as f64 / (t1 - t0) as f64
+        } else {
+            0.0
+        };
+        Some(
+            self.v[i - 1]
+                .iter()
+                .zip(&self.v[i])
+                .map(|(a, b)| a + (b - a) * w)
+                .collect(),
+        )
     }
 }
 
@@ -415,10 +422,10 @@ fn read_bag(
 ) -> Result<usize> {
     let bag = Bag::open(path)?;
     let messages = bag.messages()?;
-    let mut state = Series::default();
-    let mut obs_series = Series::default();
-    let mut images: Vec<(u64, Vec<f32>)> = vec![];
-    let mut action = Series::default();
+    let mut state = Series::<Vec<f64>>::default();
+    let mut obs_series = Series::<Vec<f64>>::default();
+    let mut images = Series::<Vec<f32>>::default();
+    let mut action = Series::<Vec<f64>>::default();
     let mut markers: Vec<u64> = vec![];
     let mut seen = BTreeMap::<&str, usize>::new();
     for m in &messages {
@@ -444,7 +451,7 @@ fn read_bag(
                 let img: Image = m.decode()?;
                 let px = image_input(&img, image_side, (0, 0), topic)
                     .map_err(|e| Error::invalid(place(m), e.to_string()))?;
-                images.push((m.log_time_ns, px));
+                images.push(m.log_time_ns, px);
             } else {
                 let a: Float64MultiArray = m.decode()?;
                 if a.data.iter().any(|v| !v.is_finite()) {
@@ -549,6 +556,11 @@ fn read_bag(
     } else {
         &state
     };
+    // The targets (the future the policy plans) are never read causally.
+    let label_align = match cfg.align {
+        Align::Latest => Align::Interpolate,
+        a => a,
+    };
     for (ei, &(start, end)) in bounds.iter().enumerate() {
         let times: Vec<(u64, u64)> = match cfg.target {
             Target::Episode => {
@@ -589,20 +601,10 @@ fn read_bag(
                     None => continue,
                 },
                 Observation::Image | Observation::ImageState | Observation::ImagePositions => {
-                    if cfg.align == Align::Latest {
-                        match images.partition_point(|(ti, _)| *ti <= t).checked_sub(1) {
-                            Some(i) => images[i].1.clone(),
-                            None => continue,
-                        }
-                    } else {
-                        let i = images.partition_point(|(ti, _)| *ti < t);
-                        let pick = match (i.checked_sub(1), images.get(i)) {
-                            (Some(a), Some(b)) if t - images[a].0 <= b.0 - t => a,
-                            (Some(a), None) => a,
-                            (_, Some(_)) => i,
-                            (None, None) => continue,
-                        };
-                        images[pick].1.clone()
+                    // Images are never interpolated: the closest under `interpolate`.
+                    match images.index(t, cfg.align) {
+                        Some(i) => images.v[i].clone(),
+                        None => continue,
                     }
                 }
             };
@@ -621,10 +623,6 @@ fn read_bag(
             out.y0.extend(s[..dof].iter().map(|&v| v as f32));
             for p in 0..points {
                 let tp = t + (horizon as f64 * p as f64 / (points - 1).max(1) as f64) as u64;
-                let label_align = match cfg.align {
-                    Align::Latest => Align::Interpolate,
-                    a => a,
-                };
                 let v = target_src
                     .at(tp, label_align)
                     .expect("non-empty target stream");
