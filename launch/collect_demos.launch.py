@@ -12,11 +12,14 @@ collect_reach.yaml), episodes (sim: overrides collect.episodes).
 Mark episodes while recording by publishing on a marker topic (any type) and cutting with
 `bag_data.episodes.split: marker`, or leave gaps and use `split: gap`.
 """
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+import os
+import sys
+
+from launch.actions import ExecuteProcess
 from launch_ros.actions import Node
-from launch_ros.substitutions import FindPackageShare
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ndp_launch import arg_getter, describe, package_path  # noqa: E402
 
 ARGS = {
     "mode": ("record", "record (ros2 bag record) | sim (ndp collect with a scripted expert)"),
@@ -29,15 +32,14 @@ ARGS = {
 
 
 def _actions(context):
-    get = lambda name: LaunchConfiguration(name).perform(context)
+    get = arg_getter(context)
     mode = get("mode")
     if mode == "record":
         cmd = ["ros2", "bag", "record", "-s", get("storage"), "-o", get("out")] + get("topics").split()
         return [ExecuteProcess(cmd=cmd, output="screen")]
     if mode != "sim":
         raise RuntimeError(f"mode:={mode}: expected record or sim")
-    config = get("config") or PathJoinSubstitution(
-        [FindPackageShare("ndp_ros"), "config", "collect_reach.yaml"]).perform(context)
+    config = get("config") or package_path(context, "config", "collect_reach.yaml")
     args = ["collect", "--config", config, "--out", get("out")]
     if get("episodes"):
         args += ["--episodes", get("episodes")]
@@ -46,9 +48,4 @@ def _actions(context):
 
 
 def generate_launch_description():
-    decls = [
-        DeclareLaunchArgument(k, description=d) if v is None
-        else DeclareLaunchArgument(k, default_value=v, description=d)
-        for k, (v, d) in ARGS.items()
-    ]
-    return LaunchDescription(decls + [OpaqueFunction(function=_actions)])
+    return describe(ARGS, _actions)

@@ -12,11 +12,13 @@ overrides the matching parameter, joint_state_topic, image_topic, ee_pose_topic,
 observation_topic, command_topic; empty: keep the params file's; a relative name is
 resolved in the node's namespace).
 """
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+import os
+import sys
+
 from launch_ros.actions import Node
-from launch_ros.substitutions import FindPackageShare
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ndp_launch import arg_getter, describe, package_file, ros_bool  # noqa: E402
 
 ARGS = {
     "model": ("", "run directory of the trained policy (config.yaml + model.safetensors)"),
@@ -46,20 +48,9 @@ TOPIC_PARAMS = {
 }
 
 
-def _ros_bool(name, value):
-    """A boolean launch argument read as ROS and launch conditions read one: true / false (any
-    case) or 1 / 0. Anything else is an error, never a silent false."""
-    v = value.strip().lower()
-    if v in ("true", "1"):
-        return True
-    if v in ("false", "0"):
-        return False
-    raise ValueError(f"{name}:={value!r}: expected true or false (or 1 / 0)")
-
-
 def _node(context):
-    get = lambda name: LaunchConfiguration(name).perform(context)
-    overrides = {"use_sim_time": _ros_bool("use_sim_time", get("use_sim_time"))}
+    get = arg_getter(context)
+    overrides = {"use_sim_time": ros_bool("use_sim_time", get("use_sim_time"))}
     if get("model"):
         overrides["checkpoint"] = get("model")
     if get("output"):
@@ -82,10 +73,4 @@ def _node(context):
 
 
 def generate_launch_description():
-    default_params = PathJoinSubstitution([FindPackageShare("ndp_ros"), "config", "ndp_policy.yaml"])
-    declared = [
-        DeclareLaunchArgument(name, default_value=default if default is not None else default_params,
-                              description=doc)
-        for name, (default, doc) in ARGS.items()
-    ]
-    return LaunchDescription(declared + [OpaqueFunction(function=_node)])
+    return describe(ARGS, _node, none_default=package_file("config", "ndp_policy.yaml"))

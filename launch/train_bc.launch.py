@@ -6,11 +6,13 @@ ndp_policy.launch.py model:=OUT.
 Arguments: config (a run config with a `bag_data:` section; default the package's
 bc_reach_bag.yaml), data (bags, space-separated), out (run directory), epochs (override).
 """
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+import os
+import sys
+
 from launch_ros.actions import Node
-from launch_ros.substitutions import FindPackageShare
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ndp_launch import arg_getter, describe, package_path  # noqa: E402
 
 ARGS = {
     "config": ("", "run config with bag_data (default: the package's bc_reach_bag.yaml)"),
@@ -21,9 +23,8 @@ ARGS = {
 
 
 def _actions(context):
-    get = lambda name: LaunchConfiguration(name).perform(context)
-    config = get("config") or PathJoinSubstitution(
-        [FindPackageShare("ndp_ros"), "config", "bc_reach_bag.yaml"]).perform(context)
+    get = arg_getter(context)
+    config = get("config") or package_path(context, "config", "bc_reach_bag.yaml")
     args = ["train-bc", "--config", config, "--out", get("out"), "--data"] + get("data").split()
     if get("epochs"):
         args += ["--epochs", get("epochs")]
@@ -32,9 +33,4 @@ def _actions(context):
 
 
 def generate_launch_description():
-    decls = [
-        DeclareLaunchArgument(k, description=d) if v is None
-        else DeclareLaunchArgument(k, default_value=v, description=d)
-        for k, (v, d) in ARGS.items()
-    ]
-    return LaunchDescription(decls + [OpaqueFunction(function=_actions)])
+    return describe(ARGS, _actions)

@@ -10,11 +10,14 @@ out (run directory), kind (ndp | ppo | ppo-multi, override), seed, steps, resume
 continue from out's latest checkpoint), bridges (number of bridge processes to start here;
 0: the trainer spawns them itself per env.bridge.spawn), env_name and python (for those).
 """
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+import os
+import sys
+
+from launch.actions import ExecuteProcess
 from launch_ros.actions import Node
-from launch_ros.substitutions import FindPackageShare
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ndp_launch import arg_getter, describe, package_path, ros_bool  # noqa: E402
 
 ARGS = {
     "config": ("", "PPO config (default: the package's ppo_reach.yaml)"),
@@ -29,31 +32,19 @@ ARGS = {
 }
 
 
-def _ros_bool(name, value):
-    """A boolean launch argument read as ROS and launch conditions read one: true / false (any
-    case) or 1 / 0. Anything else is an error, never a silent false."""
-    v = value.strip().lower()
-    if v in ("true", "1"):
-        return True
-    if v in ("false", "0"):
-        return False
-    raise ValueError(f"{name}:={value!r}: expected true or false (or 1 / 0)")
-
-
 def _actions(context):
-    get = lambda name: LaunchConfiguration(name).perform(context)
-    share = lambda *p: PathJoinSubstitution([FindPackageShare("ndp_ros"), *p]).perform(context)
-    config = get("config") or share("config", "ppo_reach.yaml")
+    get = arg_getter(context)
+    config = get("config") or package_path(context, "config", "ppo_reach.yaml")
     args = ["train-ppo", "--config", config, "--out", get("out")]
     for flag in ("kind", "seed", "steps"):
         if get(flag):
             args += [f"--{flag}", get(flag)]
-    if _ros_bool("resume", get("resume")):
+    if ros_bool("resume", get("resume")):
         args.append("--resume")
     actions = []
     for i in range(int(get("bridges"))):
         actions.append(ExecuteProcess(
-            cmd=[get("python"), share("bridges", "mujoco", "bridge.py"), "--socket",
+            cmd=[get("python"), package_path(context, "bridges", "mujoco", "bridge.py"), "--socket",
                  f"/tmp/ndp-launch-{i}.sock", "--env-name", get("env_name"), "--seed", str(i)],
             output="screen"))
     actions.append(Node(package="ndp_ros", executable="ndp", name="ndp_train_ppo", arguments=args,
@@ -62,9 +53,4 @@ def _actions(context):
 
 
 def generate_launch_description():
-    decls = [
-        DeclareLaunchArgument(k, description=d) if v is None
-        else DeclareLaunchArgument(k, default_value=v, description=d)
-        for k, (v, d) in ARGS.items()
-    ]
-    return LaunchDescription(decls + [OpaqueFunction(function=_actions)])
+    return describe(ARGS, _actions)

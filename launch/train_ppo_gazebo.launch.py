@@ -14,11 +14,14 @@ resume (true: continue from out's latest checkpoint), gui.
 Not run on this project's machines (no Gazebo there): test/launch/check_launch.py checks the
 commands it builds and that the bridge config carries the trainer config's topics.
 """
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+import os
+import sys
+
+from launch.actions import ExecuteProcess
 from launch_ros.actions import Node
-from launch_ros.substitutions import FindPackageShare
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ndp_launch import arg_getter, describe, package_path, ros_bool  # noqa: E402
 
 ARGS = {
     "world": ("", "SDF world (default: the package's bridges/gazebo/gantry.sdf)"),
@@ -33,30 +36,18 @@ ARGS = {
 }
 
 
-def _ros_bool(name, value):
-    """A boolean launch argument read as ROS and launch conditions read one: true / false (any
-    case) or 1 / 0. Anything else is an error, never a silent false."""
-    v = value.strip().lower()
-    if v in ("true", "1"):
-        return True
-    if v in ("false", "0"):
-        return False
-    raise ValueError(f"{name}:={value!r}: expected true or false (or 1 / 0)")
-
-
 def _actions(context):
-    get = lambda name: LaunchConfiguration(name).perform(context)
-    share = lambda *p: PathJoinSubstitution([FindPackageShare("ndp_ros"), *p]).perform(context)
-    world = get("world") or share("bridges", "gazebo", "gantry.sdf")
-    bridge = get("bridge_config") or share("bridges", "gazebo", "bridge.yaml")
-    config = get("config") or share("config", "ppo_gazebo.yaml")
+    get = arg_getter(context)
+    world = get("world") or package_path(context, "bridges", "gazebo", "gantry.sdf")
+    bridge = get("bridge_config") or package_path(context, "bridges", "gazebo", "bridge.yaml")
+    config = get("config") or package_path(context, "config", "ppo_gazebo.yaml")
     args = ["train-ppo", "--config", config, "--out", get("out")]
     for flag in ("kind", "seed", "steps"):
         if get(flag):
             args += [f"--{flag}", get(flag)]
-    if _ros_bool("resume", get("resume")):
+    if ros_bool("resume", get("resume")):
         args.append("--resume")
-    gz = ["gz", "sim", "-r", world] if _ros_bool("gui", get("gui")) else ["gz", "sim", "-r", "-s", world]
+    gz = ["gz", "sim", "-r", world] if ros_bool("gui", get("gui")) else ["gz", "sim", "-r", "-s", world]
     return [
         ExecuteProcess(cmd=gz, output="screen"),
         Node(package="ros_gz_bridge", executable="parameter_bridge", name="ndp_gz_bridge",
@@ -67,7 +58,4 @@ def _actions(context):
 
 
 def generate_launch_description():
-    decls = [
-        DeclareLaunchArgument(k, default_value=v, description=d) for k, (v, d) in ARGS.items()
-    ]
-    return LaunchDescription(decls + [OpaqueFunction(function=_actions)])
+    return describe(ARGS, _actions)

@@ -275,7 +275,7 @@ def collect(root):
         names += n
         gz += g
     for f in sorted(os.listdir(os.path.join(root, "launch"))):
-        if f.endswith(".py"):
+        if f.endswith(".launch.py"):  # not their shared module, ndp_launch.py
             rel = os.path.join("launch", f)
             names += launch_names(os.path.join(root, rel), rel, root)
     seen, unique = set(), []
