@@ -13,14 +13,15 @@ gz_topic_name alone.
 Usage: .venv-ros/bin/python test/ros_names.py [-v] [--root DIR]   (bash scripts/test.sh runs
 it, after scripts/setup_ros.sh)
 """
-import importlib.util
 import os
 import shutil
 import sys
 import tempfile
-import types
 
 import yaml
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "launch"))
+import launch_stubs  # noqa: E402
 from rclpy.exceptions import (InvalidNamespaceException, InvalidNodeNameException,
                               InvalidTopicNameException)
 from rclpy.expand_topic_name import expand_topic_name
@@ -169,39 +170,6 @@ def gazebo_names(g, path, rel, out):
 
 # --- launch files ------------------------------------------------------------------------------
 
-class _Sub:
-    def __init__(self, *a, **k):
-        self.a, self.k = a, k
-
-
-def install_launch_stubs(root):
-    """`launch` and `launch_ros` stand-ins that record what a launch file would start."""
-
-    class LaunchConfiguration(_Sub):
-        def perform(self, ctx):
-            return ctx[self.a[0]]
-
-    class FindPackageShare(_Sub):
-        def perform(self, ctx):
-            return root
-
-    class PathJoinSubstitution(_Sub):
-        def perform(self, ctx):
-            return os.path.join(*[p.perform(ctx) if hasattr(p, "perform") else p for p in self.a[0]])
-
-    mods = {}
-    for name in ["launch", "launch.actions", "launch.substitutions", "launch_ros",
-                 "launch_ros.actions", "launch_ros.substitutions"]:
-        mods[name] = sys.modules[name] = types.ModuleType(name)
-    mods["launch"].LaunchDescription = lambda items: items
-    for cls in ["DeclareLaunchArgument", "ExecuteProcess", "OpaqueFunction"]:
-        setattr(mods["launch.actions"], cls, type(cls, (_Sub,), {}))
-    mods["launch.substitutions"].LaunchConfiguration = LaunchConfiguration
-    mods["launch.substitutions"].PathJoinSubstitution = PathJoinSubstitution
-    mods["launch_ros.actions"].Node = type("Node", (_Sub,), {})
-    mods["launch_ros.substitutions"].FindPackageShare = FindPackageShare
-
-
 # Argument values that reach more of a launch file's actions than its defaults do.
 LAUNCH_VARIANTS = {
     "collect_demos.launch.py": [{"mode": "sim"}],
@@ -210,11 +178,8 @@ LAUNCH_VARIANTS = {
 
 
 def launch_names(path, rel, root):
-    install_launch_stubs(root)
-    spec = importlib.util.spec_from_file_location("launch_file", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    items = mod.generate_launch_description()
+    launch_stubs.install(root)
+    items = launch_stubs.description(path)
     defaults = {}
     out = []
     for it in items:

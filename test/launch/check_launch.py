@@ -4,58 +4,20 @@ launch_ros would, with `--ros-args -r __node:=NAME` appended) and their outputs 
 
 Usage (from test/launch.rs): NDP_BIN=/path/to/ndp python3 test/launch/check_launch.py TMPDIR
 """
-import importlib.util
 import json
 import os
 import subprocess
 import sys
-import types
+
+import launch_stubs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NDP = os.environ["NDP_BIN"]
 TMP = sys.argv[1]
 
 
-class Sub:
-    def __init__(self, *a, **k):
-        self.a, self.k = a, k
-
-
-class LaunchConfiguration(Sub):
-    def perform(self, ctx):
-        return ctx[self.a[0]]
-
-
-class FindPackageShare(Sub):
-    def perform(self, ctx):
-        assert self.a[0] == "ndp_ros"
-        return ROOT  # the installed share/ndp_ros holds launch/, config/, bridges/
-
-
-class PathJoinSubstitution(Sub):
-    def perform(self, ctx):
-        return os.path.join(*[p.perform(ctx) if hasattr(p, "perform") else p for p in self.a[0]])
-
-
-def install_stubs():
-    mods = {}
-    for name in ["launch", "launch.actions", "launch.substitutions", "launch_ros",
-                 "launch_ros.actions", "launch_ros.substitutions"]:
-        mods[name] = sys.modules[name] = types.ModuleType(name)
-    mods["launch"].LaunchDescription = lambda items: items
-    for cls in ["DeclareLaunchArgument", "ExecuteProcess", "OpaqueFunction"]:
-        setattr(mods["launch.actions"], cls, type(cls, (Sub,), {}))
-    mods["launch.substitutions"].LaunchConfiguration = LaunchConfiguration
-    mods["launch.substitutions"].PathJoinSubstitution = PathJoinSubstitution
-    mods["launch_ros.actions"].Node = type("Node", (Sub,), {})
-    mods["launch_ros.substitutions"].FindPackageShare = FindPackageShare
-
-
 def actions(launch_file, **overrides):
-    spec = importlib.util.spec_from_file_location("lf", os.path.join(ROOT, "launch", launch_file))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    items = mod.generate_launch_description()
+    items = launch_stubs.description(os.path.join(ROOT, "launch", launch_file))
     ctx = {}
     for it in items:
         if type(it).__name__ == "DeclareLaunchArgument":
@@ -87,7 +49,7 @@ def run(cmd):
     return r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
 
 
-install_stubs()
+launch_stubs.install(ROOT)
 
 
 def raises(fn, what):
