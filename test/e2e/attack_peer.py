@@ -24,47 +24,23 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cyclonedds.core import Policy, Qos  # noqa: E402
 from cyclonedds.domain import DomainParticipant  # noqa: E402
-from cyclonedds.idl import IdlStruct  # noqa: E402
-from cyclonedds.idl import types as t  # noqa: E402
 from cyclonedds.pub import DataWriter  # noqa: E402
 from cyclonedds.sub import DataReader  # noqa: E402
 from cyclonedds.topic import Topic  # noqa: E402
 from cyclonedds.util import duration  # noqa: E402
 
-from ros2_peer import Header, Image, JointState, JointTrajectory, Time  # noqa: E402
+from ros2_peer import (RELIABLE, SENSOR, Float64MultiArray, Header, Image, JointState,  # noqa: E402
+                       JointTrajectory, Time)
 
 
-@dataclass
-class MultiArrayDimension(IdlStruct, typename="std_msgs::msg::dds_::MultiArrayDimension_"):
-    label: str
-    size: t.uint32
-    stride: t.uint32
-
-
-@dataclass
-class MultiArrayLayout(IdlStruct, typename="std_msgs::msg::dds_::MultiArrayLayout_"):
-    dim: t.sequence[MultiArrayDimension]
-    data_offset: t.uint32
-
-
-@dataclass
-class Float64MultiArray(IdlStruct, typename="std_msgs::msg::dds_::Float64MultiArray_"):
-    layout: MultiArrayLayout
-    data: t.sequence[t.float64]
-
-
-RELIABLE = Qos(Policy.Reliability.Reliable(duration(seconds=1)), Policy.History.KeepLast(10),
-               Policy.Durability.Volatile)
 # Everything the node sends is kept until taken: a slow take loop loses nothing.
 RECEIVE_ALL = Qos(Policy.Reliability.Reliable(duration(seconds=1)), Policy.History.KeepAll,
                   Policy.Durability.Volatile)
-SENSOR = Qos(Policy.Reliability.BestEffort, Policy.History.KeepLast(5), Policy.Durability.Volatile)
 
 NAN, INF = float("nan"), float("inf")
 
@@ -127,6 +103,27 @@ class Collector(threading.Thread):
     def count(self):
         with self.lock:
             return len(self.got)
+
+
+def phase(name, seconds, body):
+    """Calls body(i) for i = 0, 1, ... during `seconds`; emits the phase's span."""
+    t0 = time.time_ns()
+    end = time.time() + seconds
+    i = 0
+    while time.time() < end:
+        body(i)
+        i += 1
+    emit({"type": "phase", "name": name, "t0": t0, "t1": time.time_ns()})
+
+
+def finish(col, reader, sent, **extra):
+    """Stops the collector and emits every command it got, then the summary."""
+    col.stop.set()
+    col.join()
+    for r in col.got:
+        emit(r)
+    emit({"type": "summary", "sent": sent, "lost": reader.get_sample_lost_status().total_count,
+          "received": len(col.got), **extra})
 
 
 def joint_state(names, pos, vel=()):
@@ -197,15 +194,6 @@ def joint_flood(a, dp):
         writer.write(msg)
         sent[kind] = sent.get(kind, 0) + 1
 
-    def phase(name, seconds, body):
-        t0 = time.time_ns()
-        end = time.time() + seconds
-        i = 0
-        while time.time() < end:
-            body(i)
-            i += 1
-        emit({"type": "phase", "name": name, "t0": t0, "t1": time.time_ns()})
-
     def good_every(dt):
         last = [0.0]
 
@@ -244,13 +232,8 @@ def joint_flood(a, dp):
     phase("bad_only", a.phase_s, only_bad)
     phase("silence", a.phase_s, lambda i: time.sleep(0.01))
     phase("good_again", a.phase_s, lambda i: (g(), time.sleep(0.002)))
-    time.sleep(0.3)
-    col.stop.set()
-    col.join()
-    for r in col.got:
-        emit(r)
-    emit({"type": "summary", "sent": sent, "lost": reader.get_sample_lost_status().total_count,
-          "received": len(col.got)})
+    time.sleep(0.3)  # the node's last commands
+    finish(col, reader, sent)
 
 
 def image_flood(a, dp):
@@ -309,15 +292,6 @@ def image_flood(a, dp):
             send_img("good", image(w, h, "rgb8", w * 3, good_data))
             last["img"] = now
 
-    def phase(name, seconds, body):
-        t0 = time.time_ns()
-        end = time.time() + seconds
-        i = 0
-        while time.time() < end:
-            body(i)
-            i += 1
-        emit({"type": "phase", "name": name, "t0": t0, "t1": time.time_ns()})
-
     phase("good", a.phase_s, lambda i: (keep(), time.sleep(0.002)))
     t_flood = time.time()
     t0 = time.time_ns()
@@ -341,13 +315,8 @@ def image_flood(a, dp):
     phase("bad_only", a.phase_s, only_bad)
     phase("silence", a.phase_s, lambda i: time.sleep(0.01))
     phase("good_again", a.phase_s, lambda i: (keep(), time.sleep(0.002)))
-    time.sleep(0.3)
-    col.stop.set()
-    col.join()
-    for r in col.got:
-        emit(r)
-    emit({"type": "summary", "sent": sent, "lost": reader.get_sample_lost_status().total_count,
-          "received": len(col.got)})
+    time.sleep(0.3)  # the node's last commands
+    finish(col, reader, sent)
 
 
 def fast_states(a, dp):
@@ -376,12 +345,7 @@ def fast_states(a, dp):
             time.sleep(delay)
     emit({"type": "phase", "name": "fast", "t0": t0, "t1": time.time_ns()})
     time.sleep(0.2)
-    col.stop.set()
-    col.join()
-    for r in col.got:
-        emit(r)
-    emit({"type": "summary", "sent": {"good": n}, "rate_hz": n / a.phase_s,
-          "lost": reader.get_sample_lost_status().total_count, "received": len(col.got)})
+    finish(col, reader, {"good": n}, rate_hz=n / a.phase_s)
 
 
 def sigint(a, dp):

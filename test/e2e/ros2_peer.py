@@ -104,6 +104,25 @@ class PoseStamped(IdlStruct, typename="geometry_msgs::msg::dds_::PoseStamped_"):
     pose: Pose
 
 
+@dataclass
+class MultiArrayDimension(IdlStruct, typename="std_msgs::msg::dds_::MultiArrayDimension_"):
+    label: str
+    size: t.uint32
+    stride: t.uint32
+
+
+@dataclass
+class MultiArrayLayout(IdlStruct, typename="std_msgs::msg::dds_::MultiArrayLayout_"):
+    dim: t.sequence[MultiArrayDimension]
+    data_offset: t.uint32
+
+
+@dataclass
+class Float64MultiArray(IdlStruct, typename="std_msgs::msg::dds_::Float64MultiArray_"):
+    layout: MultiArrayLayout
+    data: t.sequence[t.float64]
+
+
 RELIABLE = Qos(Policy.Reliability.Reliable(duration(seconds=1)), Policy.History.KeepLast(10),
                Policy.Durability.Volatile)
 SENSOR = Qos(Policy.Reliability.BestEffort, Policy.History.KeepLast(5), Policy.Durability.Volatile)
