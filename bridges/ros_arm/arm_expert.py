@@ -14,11 +14,11 @@ Exits 0 on SIGINT/SIGTERM, or after N trajectories once they are acknowledged.
 import argparse
 import math
 import os
-import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kinematics import EXPERT_S, JOINTS, TRAJ_TOPIC, expert_goal, min_jerk  # noqa: E402
+from ros_common import sec_nanosec, start_node  # noqa: E402
 
 MOVED_M = 0.001
 
@@ -34,19 +34,12 @@ def main():
     from builtin_interfaces.msg import Duration as DurationMsg
     from rclpy.duration import Duration
     from rclpy.executors import SingleThreadedExecutor
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from rclpy.signals import SignalHandlerOptions
     from sensor_msgs.msg import JointState
     from std_msgs.msg import Float64MultiArray
     from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-    rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
-    stop = []
-    for s in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(s, lambda *_: stop.append(True))
-    node = rclpy.create_node("arm_expert")
+    node, stop, reliable = start_node("arm_expert")
     log = node.get_logger()
-    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
     pub = node.create_publisher(JointTrajectory, TRAJ_TOPIC, reliable)
     state = {"q": None, "target": None, "pending": None, "sent": 0}
 
@@ -61,10 +54,10 @@ def main():
         for k in range(1, n + 1):
             t = k * args.duration_s / n
             q, v = min_jerk(q0, goal, args.duration_s, t)
-            ns = int(round(t * 1e9))
+            sec, nanosec = sec_nanosec(t)
             msg.points.append(JointTrajectoryPoint(
                 positions=q.tolist(), velocities=v.tolist(),
-                time_from_start=DurationMsg(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)))
+                time_from_start=DurationMsg(sec=sec, nanosec=nanosec)))
         pub.publish(msg)
         state["sent"] += 1
         log.info(f"trajectory {state['sent']}: target ({target[0]:.3f}, {target[1]:.3f}) -> "

@@ -40,13 +40,13 @@ import argparse
 import json
 import math
 import os
-import signal
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from arm_task import JOINTS, Q_MAX, Q_MIN, ArmTask  # noqa: E402
 from kinematics import TRAJ_TOPIC  # noqa: E402
+from ros_common import sec_nanosec, start_node  # noqa: E402
 from trajectory import Rejected, TrajectoryFollower  # noqa: E402
 
 PUBLISH_HZ = 100
@@ -58,8 +58,8 @@ EXPERT_NODE = "arm_expert"
 def stamp(t):
     from builtin_interfaces.msg import Time
 
-    ns = int(round(t * 1e9))
-    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+    sec, nanosec = sec_nanosec(t)
+    return Time(sec=sec, nanosec=nanosec)
 
 
 def duration_s(d):
@@ -90,7 +90,6 @@ def main():
     from rclpy.duration import Duration
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-    from rclpy.signals import SignalHandlerOptions
     from rosgraph_msgs.msg import Clock
     from sensor_msgs.msg import Image, JointState
     from std_msgs.msg import Float64MultiArray
@@ -101,13 +100,8 @@ def main():
     substeps = int(round(1.0 / PUBLISH_HZ / task.model.opt.timestep))
     ticks = int(round(args.episode_s * PUBLISH_HZ))
 
-    rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
-    stop = []
-    for s in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(s, lambda *_: stop.append(True))
-    node = rclpy.create_node("arm_sim")
+    node, stop, reliable = start_node("arm_sim")
     log = node.get_logger()
-    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
     pub_js = node.create_publisher(JointState, "/joint_states", reliable)
     pub_img = node.create_publisher(Image, "/camera/image_raw",
                                     QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE))
