@@ -591,6 +591,8 @@ fn spawn_publisher<T: Transport>(
         .spawn(move || {
             let (mut last_tick, mut last_hold, mut last_resume) = (0, 0, 0);
             let mut last_plan = 0;
+            // Built once (the joint-name label is fixed); each tick only its data changes.
+            let mut array = float_array(&p, &Setpoint::zeros(p.joint_names.len()));
             let count = |ok: bool| {
                 if ok {
                     published.fetch_add(1, Ordering::Relaxed);
@@ -617,7 +619,6 @@ fn spawn_publisher<T: Transport>(
                     tracing::info!("inputs fresh again: resuming the policy");
                 }
                 if o.tick > last_tick {
-                    let now = transport.now();
                     match &out {
                         Out::Trajectory(tp) => {
                             // Each new plan, each hold and the final hold is a trajectory.
@@ -628,8 +629,14 @@ fn spawn_publisher<T: Transport>(
                                 count(log_err(tp.publish(&trajectory(&p, &h.points, h.spacing_s))));
                             }
                         }
-                        Out::Array(ap) => count(log_err(ap.publish(&float_array(&p, &o.setpoint)))),
-                        Out::Pose(pp) => count(log_err(pp.publish(&pose(&p, &o.setpoint, now)))),
+                        Out::Array(ap) => {
+                            array.data.clone_from(&o.setpoint.positions);
+                            count(log_err(ap.publish(&array)))
+                        }
+                        Out::Pose(pp) => {
+                            let now = transport.now();
+                            count(log_err(pp.publish(&pose(&p, &o.setpoint, now))))
+                        }
                     }
                     last_tick = o.tick;
                     if o.final_hold {
