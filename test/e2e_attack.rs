@@ -187,23 +187,7 @@ impl Drop for Node {
 
 /// Runs the attack peer to the end; returns its JSON lines.
 fn peer(domain: u16, args: &[&str]) -> Vec<Value> {
-    let out = Command::new(cyclone_python())
-        .arg("test/e2e/attack_peer.py")
-        .args(["--domain", &domain.to_string(), "--timeout", "40"])
-        .args(args)
-        .env("CYCLONEDDS_URI", cyclone_uri())
-        .output()
-        .expect("peer runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "peer failed: {}\n{}",
-        text.lines().last().unwrap_or(""),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    common::peers::run_peer("attack_peer.py", domain, args)
 }
 
 /// A stdlib Python script under test/e2e (raw UDP to 127.0.0.1 only), started.

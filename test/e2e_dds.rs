@@ -8,7 +8,7 @@
 //! NDP_PYTHON to use another interpreter.
 
 mod common;
-use common::peers::{cyclone_python, cyclone_uri, KillOnDrop};
+use common::peers::KillOnDrop;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -38,22 +38,7 @@ fn start_node(domain: u16, params: &[(&str, String)]) -> KillOnDrop {
 
 /// Runs the peer; returns the JSON lines it printed.
 fn peer(domain: u16, args: &[&str]) -> Vec<serde_json::Value> {
-    let out = Command::new(cyclone_python())
-        .arg("test/e2e/ros2_peer.py")
-        .args(["--domain", &domain.to_string(), "--timeout", "40"])
-        .args(args)
-        .env("CYCLONEDDS_URI", cyclone_uri())
-        .output()
-        .expect("peer runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "peer failed: {text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    common::peers::run_peer("ros2_peer.py", domain, args)
 }
 
 fn write_run(dir: &Path, edit: impl Fn(&mut RunConfig)) -> RunConfig {

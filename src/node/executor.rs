@@ -285,26 +285,17 @@ impl Executor {
                         *v = plan.dy0[j].clamp(-vmax, vmax);
                     }
                 }
+                // The horizon starts from the last command, so it is filled before the
+                // command moves on to this tick's setpoint (it uses `target` as scratch).
+                if new {
+                    self.fill_horizon(now_ns, plan);
+                }
                 plan.sample(
                     now_ns + self.period_ns - self.anchor_ns,
                     &mut self.target.positions,
                     &mut self.target.velocities,
                 );
-                self.limits.apply(
-                    &self.cmd.positions,
-                    &self.cmd.velocities,
-                    &self.target.positions,
-                    &self.target.velocities,
-                    self.dt,
-                    &mut self.setpoint.positions,
-                    &mut self.setpoint.velocities,
-                );
-                // The horizon starts from the last command, so it is filled before the
-                // command moves on to this tick's setpoint.
-                if new {
-                    self.fill_horizon(now_ns, plan);
-                }
-                self.cmd.clone_from(&self.setpoint);
+                self.step_to_target();
                 self.commanded = true;
                 Tick {
                     command: true,

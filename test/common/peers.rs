@@ -45,3 +45,25 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// Runs a Cyclone DDS peer script of test/e2e to the end (loopback-only, on `domain`, 40 s
+/// timeout) and returns the JSON lines it printed; fails the test if it failed.
+pub fn run_peer(script: &str, domain: u16, args: &[&str]) -> Vec<serde_json::Value> {
+    let out = Command::new(cyclone_python())
+        .arg(format!("test/e2e/{script}"))
+        .args(["--domain", &domain.to_string(), "--timeout", "40"])
+        .args(args)
+        .env("CYCLONEDDS_URI", cyclone_uri())
+        .output()
+        .expect("peer runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{script} failed: {}\n{}",
+        text.lines().last().unwrap_or(""),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}

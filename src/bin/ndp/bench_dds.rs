@@ -15,28 +15,17 @@ use ndp_ros::node::Controller;
 use ndp_ros::ros::dds::{DdsOptions, DdsTransport};
 use ndp_ros::ros::names::NameResolver;
 use ndp_ros::ros::{ParamMap, ParamValue, Qos, Transport};
-use ndp_ros::train::{checkpoint, RunConfig};
+use ndp_ros::train::checkpoint;
 use serde_json::json;
 
 use crate::bench::{pct, report};
-use crate::bench_node::{joint_state, params, vga_frame};
-
-const STATE_CONFIG: &str = include_str!("../../../config/state_ndp.yaml");
+use crate::bench_node::{bench_model, joint_state, params, vga_frame};
 
 /// Observation -> command latency over DDS: a peer participant publishes JointState (and, for
 /// the image model, Image) with a fresh marker; the node (a policy call every tick)
 /// publishes a DmpPlan whose y0 carries the marker just before its command.
 pub fn latency(as_json: bool, model: &str, samples: usize, rate: f64) -> Result<()> {
-    let mut cfg: RunConfig = ndp_ros::yaml::parse(STATE_CONFIG, "config/state_ndp.yaml".as_ref())?;
-    let image = match model {
-        "state" => false,
-        "image" => {
-            cfg.model.encoder = ndp_ros::policy::EncoderKind::DigitCnn;
-            cfg.model.input_size = 28;
-            true
-        }
-        m => bail!("--model {m}: expected state or image"),
-    };
+    let (cfg, image) = bench_model(model)?;
     let d = cfg.model.dof;
     let (policy, _) = checkpoint::init(&cfg, &Device::Cpu)?;
     let mut extra = vec![

@@ -39,6 +39,25 @@ pub fn params(n: usize, extra: &[(&str, ParamValue)]) -> Result<NodeParams> {
     Ok(NodeParams::from_map(&m)?)
 }
 
+/// The benchmarks' models: `state` (config/state_ndp.yaml, built in) or `image` (the same
+/// with the digit CNN on 28x28 frames); true for the image one.
+pub fn bench_model(model: &str) -> Result<(ndp_ros::train::RunConfig, bool)> {
+    let mut cfg: ndp_ros::train::RunConfig = ndp_ros::yaml::parse(
+        include_str!("../../../config/state_ndp.yaml"),
+        "config/state_ndp.yaml".as_ref(),
+    )?;
+    let image = match model {
+        "state" => false,
+        "image" => {
+            cfg.model.encoder = ndp_ros::policy::EncoderKind::DigitCnn;
+            cfg.model.input_size = 28;
+            true
+        }
+        m => anyhow::bail!("--model {m}: expected state or image"),
+    };
+    Ok((cfg, image))
+}
+
 /// A 640x480 rgb8 camera frame with a non-constant pattern, as the benchmarks feed the node.
 pub fn vga_frame() -> ndp_ros::msgs::Image {
     ndp_ros::msgs::Image {
@@ -130,19 +149,7 @@ fn us(h: &hdrhistogram::Histogram<u64>, q: f64) -> f64 {
 /// joint states at 200 Hz) or `image` (the digit CNN on 640x480 rgb8 frames at 30 Hz, joint
 /// states at 200 Hz). Tick lateness, executor compute, planning latency, memory.
 pub fn jitter(as_json: bool, rate: f64, seconds: f64, model: &str, rt: usize) -> Result<()> {
-    let mut cfg: ndp_ros::train::RunConfig = ndp_ros::yaml::parse(
-        include_str!("../../../config/state_ndp.yaml"),
-        "config/state_ndp.yaml".as_ref(),
-    )?;
-    let image = match model {
-        "state" => false,
-        "image" => {
-            cfg.model.encoder = ndp_ros::policy::EncoderKind::DigitCnn;
-            cfg.model.input_size = 28;
-            true
-        }
-        m => anyhow::bail!("--model {m}: expected state or image"),
-    };
+    let (cfg, image) = bench_model(model)?;
     let d = cfg.model.dof;
     let (policy, _) = ndp_ros::train::checkpoint::init(&cfg, &candle_core::Device::Cpu)?;
     let mut extra = vec![
