@@ -9,6 +9,7 @@ Run with CYCLONEDDS_URI pointing at a loopback-only configuration.
 """
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -104,23 +105,9 @@ class PoseStamped(IdlStruct, typename="geometry_msgs::msg::dds_::PoseStamped_"):
     pose: Pose
 
 
-@dataclass
-class MultiArrayDimension(IdlStruct, typename="std_msgs::msg::dds_::MultiArrayDimension_"):
-    label: str
-    size: t.uint32
-    stride: t.uint32
-
-
-@dataclass
-class MultiArrayLayout(IdlStruct, typename="std_msgs::msg::dds_::MultiArrayLayout_"):
-    dim: t.sequence[MultiArrayDimension]
-    data_offset: t.uint32
-
-
-@dataclass
-class Float64MultiArray(IdlStruct, typename="std_msgs::msg::dds_::Float64MultiArray_"):
-    layout: MultiArrayLayout
-    data: t.sequence[t.float64]
+# std_msgs/Float64MultiArray as the MuJoCo bridge declares it (re-exported for attack_peer.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bridges", "mujoco"))
+from ros_bridge import Float64MultiArray, MultiArrayDimension, MultiArrayLayout  # noqa: E402,F401
 
 
 RELIABLE = Qos(Policy.Reliability.Reliable(duration(seconds=1)), Policy.History.KeepLast(10),
