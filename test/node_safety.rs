@@ -498,6 +498,10 @@ fn runtime_parameters_change_limits_and_switch_the_policy() {
     }
     np.enabled = true;
     c.set_runtime(&runtime(&np));
+    // Nothing received since enabling: the last state may be from before a reset (in sim time
+    // a paused clock keeps it young), so it still holds.
+    t += 10;
+    assert!(c.tick(ms(t)).holding);
     t += 10;
     c.on_joint_state(&js(&moved), ms(t - 5));
     let t2 = c.tick(ms(t));

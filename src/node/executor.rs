@@ -124,6 +124,9 @@ pub struct Executor {
     jump_seq: Option<(u64, u64)>,
     /// `enabled` turned true again: the next tick starts the wait for a plan made from then.
     enable_pending: bool,
+    /// Input counts when the policy was enabled again: only inputs received since count (in
+    /// sim time a paused clock keeps older ones young, e.g. over a simulator reset).
+    enabled_seq: Option<(u64, u64)>,
 }
 
 impl Executor {
@@ -156,6 +159,7 @@ impl Executor {
             jump_tolerance_ns: i64::MAX,
             jump_seq: None,
             enable_pending: true,
+            enabled_seq: None,
         }
     }
 
@@ -179,6 +183,11 @@ impl Executor {
     /// Whether the inputs can be acted on at `now_ns` (the run-time input_timeout_s; within the
     /// clock-jump tolerance; after a jump, only inputs received since).
     pub fn freshness(&self, now_ns: i64, stamps: Stamps) -> Freshness {
+        if let Some((s, o)) = self.enabled_seq {
+            if stamps.state_seq <= s || (self.needs_obs && stamps.obs_seq <= o) {
+                return Freshness::Waiting;
+            }
+        }
         if let Some((s, o)) = self.jump_seq {
             if stamps.state_seq <= s {
                 return Freshness::ClockJumpedBack(0);
@@ -208,12 +217,17 @@ impl Executor {
             return self.hold_or_nothing(now_ns, Some(HoldWhy::Disabled));
         }
         if self.hold == Some(HoldWhy::Disabled) && self.enable_pending {
-            // Enabled again: only a plan made from now on resumes.
+            // Enabled again: only a plan made from now on, from inputs received from now on,
+            // resumes.
             self.enable_pending = false;
             self.hold_since_ns = now_ns;
+            self.enabled_seq = Some((stamps.state_seq, stamps.obs_seq));
         }
         match self.freshness(now_ns, stamps) {
-            Freshness::Fresh => self.jump_seq = None,
+            Freshness::Fresh => {
+                self.jump_seq = None;
+                self.enabled_seq = None;
+            }
             Freshness::Waiting => return self.hold_or_nothing(now_ns, None),
             f => {
                 let cause = match f {
