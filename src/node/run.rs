@@ -611,6 +611,9 @@ fn spawn_publisher<T: Transport>(
                                 describe(&p, f)
                             )
                         }
+                        Some(HoldWhy::Disabled) => {
+                            tracing::info!("parameter enabled is false: holding position")
+                        }
                         _ => tracing::warn!("policy output refused: holding position"),
                     }
                 }
