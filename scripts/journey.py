@@ -206,6 +206,8 @@ def main():
     ap.add_argument("--targets", type=int, default=4, help="0: anywhere; N: one of N places")
     ap.add_argument("--episode-s", type=float, default=3.0)
     ap.add_argument("--domain", type=int, default=42)
+    ap.add_argument("--demo-noise", type=float, default=0.1,
+                    help="the teleoperator's first-reach error (rad, std), corrected after")
     ap.add_argument("--with-ppo", action="store_true",
                     help="also the PPO stages (unfinished: not yet run to a result)")
     ap.add_argument("--skip-idle", action="store_true")
@@ -213,6 +215,8 @@ def main():
     ap.add_argument("--bc-params", default="config/ndp_policy_arm.yaml")
     ap.add_argument("--reuse-demos", action="store_true",
                     help="train from OUT/demos_bag of an earlier run instead of recording")
+    ap.add_argument("--reuse-bc", action="store_true",
+                    help="serve OUT/arm-bc of an earlier run instead of training (with --reuse-demos)")
     ap.add_argument("--min-bc-vs-expert", type=float, default=None,
                     help="fail unless BC-served success >= expert's minus this")
     ap.add_argument("--min-expert", type=float, default=None,
@@ -241,18 +245,22 @@ def main():
                     rec = ps.start("demos_record", [ROOT / "target/debug/ndp", "record", "--out", bag,
                                                     "--json"]
                                    + [x for t in TOPICS for x in ("--topic", t)])
-                    expert = ps.start("demos_expert", [PY, EXPERT])
+                    expert = ps.start("demos_expert", [PY, EXPERT, "--noise-rad",
+                                                          a.demo_noise])
                     rs = simulate(ps, a, "demos", a.demos, 1, 2)
                     ps.stop(expert)
                     ps.stop(rec)
                 summary["expert"] = outcome(rs)
                 summary["bag"] = read_back(bag, logs / "demos_record.log")
 
-        with Stage("bc", f"ndp train-bc on the bag ({a.epochs} epochs)"):
-            summary["bc_training"] = train([ROOT / "target/debug/ndp", "train-bc", "--config",
-                                            a.bc_config, "--data", bag, "--out", out / "arm-bc",
-                                            "--epochs", a.epochs, "--json"],
-                                           logs / "bc_train.log", 1800)
+        if a.reuse_bc:
+            summary["bc_training"] = json.loads((out / "summary.json").read_text())["bc_training"]
+        else:
+            with Stage("bc", f"ndp train-bc on the bag ({a.epochs} epochs)"):
+                summary["bc_training"] = train([ROOT / "target/debug/ndp", "train-bc", "--config",
+                                                a.bc_config, "--data", bag, "--out",
+                                                out / "arm-bc", "--epochs", a.epochs, "--json"],
+                                               logs / "bc_train.log", 1800)
 
         with Stage("bc-serve", f"ndp_policy on the BC bundle, {a.episodes} fresh episodes"):
             summary["bc_served"] = serve(a, "bc", a.bc_params, out / "arm-bc", 2, out, logs)

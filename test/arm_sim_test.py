@@ -69,10 +69,12 @@ def test_task(out):
     arc = ArmTask(seed=1, targets=5)
     for xy in arc.arc_points():
         check(np.linalg.norm(forward_xy(expert_goal(xy)) - xy) < 1e-9, f"arc target {xy} missed")
-    picks = set()
-    for _ in range(40):
-        picks.add(tuple(np.round(arc.reset_target(), 6)))
-    check(len(picks) == 5, f"5 arc targets, {len(picks)} drawn")
+    # Every place once per round of 5, whatever the order; the constructor's target (episode 0's)
+    # is the first of round 0.
+    drawn = [arc.target_xy] + [arc.reset_target() for _ in range(39)]
+    for r in range(8):
+        picks = {tuple(np.round(xy, 6)) for xy in drawn[5 * r:5 * r + 5]}
+        check(len(picks) == 5, f"round {r}: 5 arc targets, {len(picks)} drawn")
     # Deterministic: same target -> same goal, whatever the arm's pose or the instance.
     other = ArmTask(seed=99)
     for xy in ([0.3, 0.1], [0.22, -0.2], [0.1, 0.35]):

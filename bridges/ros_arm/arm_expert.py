@@ -8,6 +8,12 @@ the target moves (by more than
 solution (kinematics.expert_goal) over --duration-s, a point every 0.05 s with positions and
 velocities. Nothing else: the arm holds the last point until the next target.
 
+With --noise-rad S (DART, Laskey et al. 2017), the same trajectory first reaches a goal off by
+N(0, S) rad per joint, rests --pause-s, then corrects to the true goal over --correct-s, as an
+imprecise human reach does. Demonstrations without it only ever show the arm on its way from
+home or at rest on the target; a cloned policy that stops 2-3 cm short then sees states no
+demonstration had and does not correct (the served arm stopped 3-4 cm off in CI).
+
   .venv-ros/bin/python bridges/ros_arm/arm_expert.py [--episodes N]
 Exits 0 on SIGINT/SIGTERM, or after N trajectories once they are acknowledged.
 """
@@ -17,7 +23,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kinematics import EXPERT_S, JOINTS, TRAJ_TOPIC, expert_goal, min_jerk  # noqa: E402
+import numpy as np  # noqa: E402
+from kinematics import EXPERT_S, JOINTS, Q_MAX, Q_MIN, TRAJ_TOPIC, expert_goal, min_jerk  # noqa: E402
 from ros_common import sec_nanosec, start_node  # noqa: E402
 
 MOVED_M = 0.001
@@ -28,7 +35,12 @@ def main():
     ap.add_argument("--episodes", type=int, default=0, help="exit after this many trajectories (0: run on)")
     ap.add_argument("--duration-s", type=float, default=EXPERT_S)
     ap.add_argument("--point-s", type=float, default=0.05)
+    ap.add_argument("--noise-rad", type=float, default=0.0, help="first-reach goal noise (std)")
+    ap.add_argument("--pause-s", type=float, default=0.2)
+    ap.add_argument("--correct-s", type=float, default=0.6)
+    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    rng = np.random.default_rng(args.seed)
 
     import rclpy
     from builtin_interfaces.msg import Duration as DurationMsg
@@ -48,16 +60,25 @@ def main():
         if state["pending"] is None or state["q"] is None or pub.get_subscription_count() < 1:
             return
         target, state["pending"] = state["pending"], None
-        q0, goal = state["q"], expert_goal(target)
+        q0, goal = np.asarray(state["q"]), expert_goal(target)
         msg = JointTrajectory(joint_names=list(JOINTS))  # header.stamp 0: start now
-        n = max(1, int(round(args.duration_s / args.point_s)))
-        for k in range(1, n + 1):
-            t = k * args.duration_s / n
-            q, v = min_jerk(q0, goal, args.duration_s, t)
-            sec, nanosec = sec_nanosec(t)
-            msg.points.append(JointTrajectoryPoint(
-                positions=q.tolist(), velocities=v.tolist(),
-                time_from_start=DurationMsg(sec=sec, nanosec=nanosec)))
+
+        def segment(start, end, t0, duration):
+            n = max(1, int(round(duration / args.point_s)))
+            for k in range(0 if t0 > 0 else 1, n + 1):  # k = 0: rest until t0, then move
+                t = k * duration / n
+                q, v = min_jerk(start, end, duration, t)
+                sec, nanosec = sec_nanosec(t0 + t)
+                msg.points.append(JointTrajectoryPoint(
+                    positions=q.tolist(), velocities=v.tolist(),
+                    time_from_start=DurationMsg(sec=sec, nanosec=nanosec)))
+
+        if args.noise_rad > 0:
+            first = np.clip(goal + rng.normal(0.0, args.noise_rad, len(JOINTS)), Q_MIN, Q_MAX)
+            segment(q0, first, 0.0, args.duration_s)
+            segment(first, goal, args.duration_s + args.pause_s, args.correct_s)
+        else:
+            segment(q0, goal, 0.0, args.duration_s)
         pub.publish(msg)
         state["sent"] += 1
         log.info(f"trajectory {state['sent']}: target ({target[0]:.3f}, {target[1]:.3f}) -> "

@@ -35,13 +35,16 @@ ARC_RADIUS, ARC_ANGLE = 0.3, (-1.0, 1.0)  # discrete targets: N points on this a
 
 class ArmTask:
     """The MuJoCo model and the task state. targets=0: continuous targets; N > 0: one of N
-    fixed positions on an arc, chosen at random."""
+    fixed positions on an arc, each once per round of N episodes in random order. Rounds, not
+    independent draws: a demonstrator covers every place evenly, and 16 independent draws from
+    4 places left one place with a single demonstration (BC then missed it in CI)."""
 
     def __init__(self, seed=0, targets=0, image_size=64):
         self.model = mujoco.MjModel.from_xml_path(XML)
         self.data = mujoco.MjData(self.model)
         self.rng = np.random.default_rng(seed)
         self.targets = int(targets)
+        self._round = []  # the places left in this round (targets > 0)
         self.image_size = int(image_size)
         self._renderer = None
         self._mocap = self.model.body_mocapid[self.model.body("target").id]
@@ -54,6 +57,7 @@ class ArmTask:
 
     def seed(self, seed):
         self.rng = np.random.default_rng(seed)
+        self._round = []
 
     def arc_points(self):
         n = self.targets
@@ -63,7 +67,9 @@ class ArmTask:
     def reset_target(self):
         """A new target in the reachable region; the arm is not moved."""
         if self.targets > 0:
-            xy = self.arc_points()[self.rng.integers(self.targets)]
+            if not self._round:
+                self._round = list(self.rng.permutation(self.targets))
+            xy = self.arc_points()[self._round.pop()]
         else:
             r = self.rng.uniform(*RADIUS)
             a = self.rng.uniform(*ANGLE)
