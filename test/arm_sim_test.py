@@ -280,7 +280,8 @@ def test_bridge(out, timeout):
             return json.loads(rw.readline())
 
         spec = ask({"op": "spec"})
-        check(spec == {"obs_dim": 5, "act_dim": 3, "max_steps": 60}, f"spec {spec}")
+        check(spec == {"obs_dim": 5, "act_dim": 3, "max_steps": 60, "act_low": [-2.6] * 3,
+                       "act_high": [2.6] * 3}, f"spec {spec}")
         r1 = ask({"op": "reset", "seed": 42})
         r2 = ask({"op": "reset", "seed": 42})
         check(r1 == r2 and len(r1["obs"]) == 5, f"reset with a seed: {r1} vs {r2}")

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::fake_bridge::{serve, Fault};
+use common::fake_bridge::{serve, serve_with, Fault};
 use ndp_ros::env::bridge::{BridgeConfig, BridgeEnv};
 use ndp_ros::env::push::Push;
 use ndp_ros::env::reach::{Reach, SUCCESS_DIST};
@@ -175,6 +175,46 @@ fn bridge_round_trip_equals_the_local_task() {
         let (r, l) = (remote.step(&a).unwrap(), local.step(&a).unwrap());
         assert_eq!(r, l, "step {t}");
     }
+}
+
+#[test]
+fn bridge_actions_are_clipped_to_the_bounds_it_declares() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, e) = bridge_cfg(dir.path(), 5.0);
+    let sock = dir.path().join("bridge-0.sock");
+    // No bounds declared: Meta-World's [-1, 1].
+    let (_t, got) = serve_with(&sock, 20, 0, Fault::None, None);
+    let mut env = BridgeEnv::connect(&b, &e, 0).unwrap();
+    assert_eq!(env.action_bounds(), (&[-1.0; 4][..], &[1.0; 4][..]));
+    env.reset(Some(0)).unwrap();
+    env.step(&[2.0, -2.0, 0.5, 1.5]).unwrap();
+    assert_eq!(got.lock().unwrap().as_slice(), &[vec![1.0, -1.0, 0.5, 1.0]]);
+    drop(env);
+    std::fs::remove_file(&sock).unwrap();
+    // A position-controlled arm declares its joint ranges: 2 rad passes, 3 is clipped.
+    let lo = vec![-2.6, -2.6, -0.5, 0.0];
+    let hi = vec![2.6, 2.6, 0.5, 0.1];
+    let (_t, got) = serve_with(&sock, 20, 0, Fault::None, Some((lo.clone(), hi.clone())));
+    let mut env = BridgeEnv::connect(&b, &e, 0).unwrap();
+    assert_eq!(env.action_bounds(), (&lo[..], &hi[..]));
+    env.reset(Some(0)).unwrap();
+    env.step(&[2.0, -3.0, 0.7, -1.0]).unwrap();
+    assert_eq!(got.lock().unwrap().as_slice(), &[vec![2.0, -2.6, 0.5, 0.0]]);
+    drop(env);
+    std::fs::remove_file(&sock).unwrap();
+    // Bounds that do not fit the action are refused at connect, naming the key.
+    let (_t, _) = serve_with(
+        &sock,
+        20,
+        0,
+        Fault::None,
+        Some((vec![-1.0; 3], vec![1.0; 4])),
+    );
+    let err = BridgeEnv::connect(&b, &e, 0).err().unwrap().to_string();
+    assert!(
+        err.contains("act_low") && err.contains("4 finite numbers"),
+        "{err}"
+    );
 }
 
 #[test]

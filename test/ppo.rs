@@ -198,9 +198,15 @@ fn ppo_with_ndp_learns_reach() {
     let mut env = cfg.env.clone();
     env.num_envs = 1;
     let mut envs = ndp_ros::env::VecEnv::new(&env).unwrap();
-    let served =
-        ndp_ros::train::sim_eval::bundle_success(&policy, &deploy, &mut envs, 50, 1 << 20, 0.01)
-            .unwrap();
+    let served = ndp_ros::train::sim_eval::bundle_success(
+        &policy,
+        &deploy,
+        &mut envs,
+        50,
+        1 << 20,
+        ndp_ros::train::sim_eval::EnvActions::Deltas(0.01),
+    )
+    .unwrap();
     eprintln!(
         "PPO bundle served through the node's executor: {served}; agent: {}",
         s.success_rate

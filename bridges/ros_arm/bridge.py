@@ -5,7 +5,8 @@ protocol (src/env/bridge.rs; bridges/mujoco/bridge.py serves Meta-World the same
 ROS and no rendering, so that it runs far faster than real time.
 
 Protocol: newline-delimited JSON over a Unix socket, one reply per request:
-  {"op":"spec"}                -> {"obs_dim":5,"act_dim":3,"max_steps":N}
+  {"op":"spec"}                -> {"obs_dim":5,"act_dim":3,"max_steps":N,
+                                   "act_low":[-2.6]*3,"act_high":[2.6]*3} (the joint ranges)
   {"op":"reset","seed":S|null} -> {"obs":[...]}
   {"op":"step","action":[...]} -> {"obs":[...],"reward":r,"terminated":false,"truncated":b,"success":b}
   {"op":"expert"}              -> {"action":[...]}
@@ -23,7 +24,7 @@ a random pose within +-1.0 rad of home, both drawn from the reset's seed (or the
 seeded stream when the seed is null). expert: the minimum-jerk expert's (arm_expert.py's)
 position target for the end of the next step: from the pose at reset to the IK goal in 1.2 s.
 
-Usage: bridge.py --socket PATH [--seed S] [--max-steps N] [--targets K]
+Usage: bridge.py --socket PATH [--seed S] [--max-steps N] [--targets K] [--start-spread S]
 """
 import argparse
 import math
@@ -48,8 +49,9 @@ def start_rng(seed):
 
 
 class ArmBridge:
-    def __init__(self, seed, max_steps, targets):
+    def __init__(self, seed, max_steps, targets, start_spread=START_SPREAD):
         self.task = ArmTask(seed=seed, targets=targets)
+        self.start_spread = start_spread
         self.rng = start_rng(seed)
         self.max_steps = max_steps
         self.steps = 0
@@ -58,13 +60,16 @@ class ArmBridge:
     def handle(self, req):
         op = req.get("op")
         if op == "spec":
-            return {"obs_dim": 5, "act_dim": 3, "max_steps": self.max_steps}
+            # The bounds are the joint ranges: without them the trainer clips to Meta-World's
+            # [-1, 1], and PPO learns around a +-1 rad wall that the served arm does not have.
+            return {"obs_dim": 5, "act_dim": 3, "max_steps": self.max_steps,
+                    "act_low": [Q_MIN] * 3, "act_high": [Q_MAX] * 3}
         if op == "reset":
             seed = req.get("seed")
             if seed is not None:
                 self.rng = start_rng(int(seed))
                 self.task.seed(int(seed) % 2**63)
-            q = np.clip(HOME + self.rng.uniform(-START_SPREAD, START_SPREAD, 3), Q_MIN, Q_MAX)
+            q = np.clip(HOME + self.rng.uniform(-self.start_spread, self.start_spread, 3), Q_MIN, Q_MAX)
             self.task.set_arm(q)
             self.task.reset_target()
             self.steps = 0
@@ -100,8 +105,10 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-steps", type=int, default=60)
     ap.add_argument("--targets", type=int, default=0, help="0: continuous targets; N: one of N arc positions")
+    ap.add_argument("--start-spread", type=float, default=START_SPREAD,
+                    help="reset poses: home + uniform(-S, S) rad per joint (0: home, as arm_sim.py)")
     args = ap.parse_args()
-    bridge = ArmBridge(args.seed, args.max_steps, args.targets)
+    bridge = ArmBridge(args.seed, args.max_steps, args.targets, args.start_spread)
     serve(args.socket, bridge.handle)
     return 0
 

@@ -3,6 +3,8 @@
 //!
 //! Protocol (one JSON object per line, each request answered by one reply):
 //!   {"op":"spec"}                     -> {"obs_dim":39,"act_dim":4,"max_steps":500}
+//!                                        (optional "act_low":[..],"act_high":[..]: the
+//!                                        action bounds; absent: [-1, 1], Meta-World's)
 //!   {"op":"reset","seed":S|null}      -> {"obs":[..]}
 //!   {"op":"step","action":[..]}       -> {"obs":[..],"reward":r,"terminated":b,"truncated":b,"success":b}
 //!   {"op":"expert"}                   -> {"action":[..]} (the task's scripted policy)
@@ -83,6 +85,9 @@ impl BridgeConfig {
 pub struct BridgeEnv {
     what: String,
     spec: EnvSpec,
+    /// Per action value, what the bridge accepts (actions are clipped into it before sending).
+    act_low: Vec<f64>,
+    act_high: Vec<f64>,
     reader: BufReader<UnixStream>,
     writer: UnixStream,
     child: Option<Child>,
@@ -112,6 +117,10 @@ struct Reply {
     act_dim: Option<usize>,
     #[serde(default)]
     max_steps: Option<usize>,
+    #[serde(default)]
+    act_low: Option<Vec<f64>>,
+    #[serde(default)]
+    act_high: Option<Vec<f64>>,
 }
 
 /// Some(value) for a present key, null included (serde maps a null Option to None).
@@ -200,6 +209,8 @@ impl BridgeEnv {
                 act_dim: 0,
                 max_steps: 0,
             },
+            act_low: vec![],
+            act_high: vec![],
             reader: BufReader::new(stream),
             writer,
             child,
@@ -216,7 +227,31 @@ impl BridgeEnv {
             act_dim: field(r.act_dim, "act_dim")?,
             max_steps: field(r.max_steps, "max_steps")?,
         };
+        let n = env_.spec.act_dim;
+        let bound = |v: Option<Vec<f64>>, k: &str, default: f64| match v {
+            None => Ok(vec![default; n]),
+            Some(v) if v.len() == n && v.iter().all(|x| x.is_finite()) => Ok(v),
+            Some(v) => Err(env_.err(format!(
+                "reply to `spec`: `{k}` must be {n} finite numbers (act_dim), got {v:?}"
+            ))),
+        };
+        let (low, high) = (
+            bound(r.act_low, "act_low", -1.0)?,
+            bound(r.act_high, "act_high", 1.0)?,
+        );
+        if let Some(j) = (0..n).find(|&j| low[j] > high[j]) {
+            return Err(env_.err(format!(
+                "reply to `spec`: act_low[{j}] = {} > act_high[{j}] = {}",
+                low[j], high[j]
+            )));
+        }
+        (env_.act_low, env_.act_high) = (low, high);
         Ok(env_)
+    }
+
+    /// The action bounds the bridge declared (default [-1, 1] per value).
+    pub fn action_bounds(&self) -> (&[f64], &[f64]) {
+        (&self.act_low, &self.act_high)
     }
 
     fn err(&self, msg: impl std::fmt::Display) -> Error {
@@ -294,7 +329,13 @@ impl super::Env for BridgeEnv {
                 self.spec.act_dim
             )));
         }
-        let a: Vec<f64> = action.iter().map(|v| v.clamp(-1.0, 1.0)).collect();
+        // Clipped to the declared bounds: a position-controlled arm takes radians, not [-1, 1]
+        // (clipping its commands to +-1 rad taught PPO a policy that failed when served).
+        let a: Vec<f64> = action
+            .iter()
+            .zip(self.act_low.iter().zip(&self.act_high))
+            .map(|(v, (lo, hi))| v.clamp(*lo, *hi))
+            .collect();
         self.send(&json!({"op": "step", "action": a}))
     }
 

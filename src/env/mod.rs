@@ -48,7 +48,8 @@ pub trait Env: Send {
     fn spec(&self) -> &EnvSpec;
     /// Starts an episode; `Some(seed)` makes it reproducible, `None` continues the stream.
     fn reset(&mut self, seed: Option<u64>) -> Result<Vec<f64>>;
-    /// Starts a step with `action` (clipped to [-1, 1] by the environment).
+    /// Starts a step with `action` (clipped to the action bounds: [-1, 1] unless a bridge
+    /// declares others).
     fn send_step(&mut self, action: &[f64]) -> Result<()>;
     /// Finishes the step started by `send_step`.
     fn recv_step(&mut self) -> Result<Step>;

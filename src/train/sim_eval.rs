@@ -13,6 +13,16 @@ use crate::policy::deployment::{Action, Deployment, Dy0, ObservationKind, FORMAT
 use crate::policy::Policy;
 use crate::ros::{ParamMap, ParamValue};
 
+/// What the environment's actions are.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum EnvActions {
+    /// Position changes per step, in units of this many positions (Meta-World, the built-in
+    /// tasks: 0.01 m): the action is (command - position) / scale.
+    Deltas(f64),
+    /// Absolute joint positions (bridges/ros_arm): the action is the command.
+    Positions,
+}
+
 /// How trajectory points map to the environment's actions.
 #[derive(Clone, Debug)]
 pub struct SimActions {
@@ -56,7 +66,14 @@ pub fn policy_success(
 ) -> Result<f64> {
     let mut d = policy_deployment(policy);
     d.position_index = map.position_index.iter().map(|&i| Some(i)).collect();
-    bundle_success(policy, &d, envs, episodes, seed, map.action_scale)
+    bundle_success(
+        policy,
+        &d,
+        envs,
+        episodes,
+        seed,
+        EnvActions::Deltas(map.action_scale),
+    )
 }
 
 /// The contract of a behaviour-cloned policy evaluated on an environment's observation.
@@ -81,14 +98,14 @@ fn policy_deployment(policy: &Policy) -> Deployment {
 
 /// Success rate of a served bundle (a policy and its deploy.yaml) on an environment: the
 /// observation vector and the positions (and velocities, by difference) its contract names
-/// go in; each command becomes the action (command - position) / action_scale.
+/// go in; each command becomes the action as `actions` says.
 pub fn bundle_success(
     policy: &Policy,
     deploy: &Deployment,
     envs: &mut VecEnv,
     episodes: usize,
     seed: u64,
-    action_scale: f64,
+    actions: EnvActions,
 ) -> Result<f64> {
     let dof = policy.config().dof;
     if dof != deploy.position_index.len() {
@@ -156,7 +173,11 @@ pub fn bundle_success(
             }
             let mut a = vec![0.0; spec.act_dim];
             for (d, ad) in a.iter_mut().enumerate().take(dof) {
-                *ad = (ctl.setpoint().positions[d] - pos[d]) / action_scale;
+                let cmd = ctl.setpoint().positions[d];
+                *ad = match actions {
+                    EnvActions::Deltas(scale) => (cmd - pos[d]) / scale,
+                    EnvActions::Positions => cmd,
+                };
             }
             let s = envs
                 .step(&[Some(a)])?

@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixListener;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use ndp_ros::env::reach::Reach;
@@ -27,8 +28,25 @@ pub enum Fault {
 
 /// Serves one connection on `path` in a thread; returns the thread's handle.
 pub fn serve(path: &Path, max_steps: usize, seed: u64, fault: Fault) -> JoinHandle<()> {
+    serve_with(path, max_steps, seed, fault, None).0
+}
+
+/// Actions as the bridge received them, in order.
+pub type Received = Arc<Mutex<Vec<Vec<f64>>>>;
+
+/// As `serve`, declaring action bounds (act_low, act_high) in its spec when given; also
+/// returns the actions it receives.
+pub fn serve_with(
+    path: &Path,
+    max_steps: usize,
+    seed: u64,
+    fault: Fault,
+    bounds: Option<(Vec<f64>, Vec<f64>)>,
+) -> (JoinHandle<()>, Received) {
     let listener = UnixListener::bind(path).expect("bind fake bridge socket");
-    std::thread::spawn(move || {
+    let received = Received::default();
+    let log = received.clone();
+    let handle = std::thread::spawn(move || {
         let Ok((stream, _)) = listener.accept() else {
             return;
         };
@@ -44,7 +62,14 @@ pub fn serve(path: &Path, max_steps: usize, seed: u64, fault: Fault) -> JoinHand
             }
             let req: Value = serde_json::from_str(&line).expect("request is JSON");
             let reply = match req["op"].as_str() {
-                Some("spec") => json!({"obs_dim": 39, "act_dim": 4, "max_steps": max_steps}),
+                Some("spec") => {
+                    let mut spec = json!({"obs_dim": 39, "act_dim": 4, "max_steps": max_steps});
+                    if let Some((lo, hi)) = &bounds {
+                        spec["act_low"] = json!(lo);
+                        spec["act_high"] = json!(hi);
+                    }
+                    spec
+                }
                 Some("reset") if fault == Fault::ResetError => {
                     json!({"error": "MuJoCo: model failed to load"})
                 }
@@ -65,6 +90,7 @@ pub fn serve(path: &Path, max_steps: usize, seed: u64, fault: Fault) -> JoinHand
                         .iter()
                         .map(|v| v.as_f64().unwrap())
                         .collect();
+                    log.lock().unwrap().push(a.clone());
                     let s = env.step(&a).unwrap();
                     let obs: Vec<Value> = s
                         .obs
@@ -91,5 +117,6 @@ pub fn serve(path: &Path, max_steps: usize, seed: u64, fault: Fault) -> JoinHand
                 return;
             }
         }
-    })
+    });
+    (handle, received)
 }

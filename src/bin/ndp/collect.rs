@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ndp_ros::collect::{collect, CollectConfig};
 use ndp_ros::env::VecEnv;
 use ndp_ros::train::checkpoint;
-use ndp_ros::train::sim_eval::{policy_success, SimActions};
+use ndp_ros::train::sim_eval::{policy_success, EnvActions, SimActions};
 use serde_json::json;
 
 #[derive(Args)]
@@ -46,6 +46,9 @@ pub struct EvalSimArgs {
     /// Position change per unit action (0.01 m for Meta-World and the built-in tasks).
     #[arg(long, default_value_t = 0.01)]
     action_scale: f64,
+    /// The environment takes absolute joint positions (bridges/ros_arm), not deltas.
+    #[arg(long)]
+    absolute_actions: bool,
     #[arg(long)]
     json: bool,
 }
@@ -99,7 +102,11 @@ pub fn eval_sim(a: EvalSimArgs) -> Result<()> {
             &mut envs,
             a.episodes,
             a.seed,
-            a.action_scale,
+            if a.absolute_actions {
+                EnvActions::Positions
+            } else {
+                EnvActions::Deltas(a.action_scale)
+            },
         )?,
         _ => {
             let map = SimActions {
