@@ -3,9 +3,10 @@
 # that speaks what a ros2_control robot speaks (bridges/ros_arm, rclpy from the ROS 2 Jazzy
 # wheels) -> expert demonstrations recorded from its topics into a rosbag2 MCAP bag -> behaviour
 # cloning (image + joint positions) -> ndp_policy closing the loop on the trained bundle; then
-# (--with-ppo, unfinished) PPO in the same simulator -> its exported bundle served the same way. Results, plots and a
-# JSON summary in runs/journey/ (scripts/journey.py; options pass through, e.g. --with-ppo,
-# --demos 20 --episodes 10). Set-up is idempotent: the Rust toolchain's crates, .venv-ros.
+# PPO in the same MuJoCo task (through its socket bridge) -> its exported bundle served the same
+# way. Results, plots and a JSON summary in runs/journey/ (scripts/journey.py; options pass
+# through, e.g. --skip-ppo, --demos 20 --episodes 10). Set-up is idempotent: the Rust
+# toolchain's crates, .venv-ros.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -7,16 +7,18 @@
   3. bc-serve `ndp_policy` (embedded transport, config/ndp_policy_arm.yaml) on the trained bundle
               closes the loop with the simulator on fresh targets; its topics recorded too
   4. idle     the same episodes with nothing commanding: the do-nothing baseline
-  5. ppo      (--with-ppo; unfinished, never run to a result yet) `ndp train-ppo` in the same
-              simulator through its bridge (bridges/ros_arm/bridge.py)
-  6. ppo-serve (--with-ppo) `ndp_policy` (config/ndp_policy_arm_ppo.yaml) on the PPO bundle
+  5. ppo      `ndp train-ppo` (config/ppo_arm.yaml) in the same MuJoCo task through its socket
+              bridge (bridges/ros_arm/bridge.py: no ROS, no rendering, ~5,000 steps/s)
+  6. ppo-serve `ndp_policy` (config/ndp_policy_arm_ppo.yaml) on the exported PPO bundle, against
+              the ROS simulator, as in 3
   7. report   success rates, wall time per stage, the demo bag read back by `rosbags`, a plot of
               the served motion against the expert's, camera frames with the planned path drawn:
               OUT/summary.json, OUT/*.png
 
 Run by scripts/demo.sh (set-up, build, a private network namespace); every ROS participant is
 loopback-only (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST) on --domain. Sizes: --demos, --episodes,
---epochs, --ppo-steps, --targets; --with-ppo, --skip-idle, --reuse-demos. Exit 1 when a stage fails or --min-* checks do not hold.
+--epochs, --ppo-steps, --targets; --skip-ppo, --skip-idle, --reuse-demos, --reuse-bc. Exit 1 when
+a stage fails or the --min-* / --max-below-expert checks do not hold.
 """
 import argparse
 import json
@@ -202,14 +204,13 @@ def main():
     ap.add_argument("--demos", type=int, default=24)
     ap.add_argument("--episodes", type=int, default=12)
     ap.add_argument("--epochs", type=int, default=100)
-    ap.add_argument("--ppo-steps", type=int, default=100000)
+    ap.add_argument("--ppo-steps", type=int, default=200000)
     ap.add_argument("--targets", type=int, default=4, help="0: anywhere; N: one of N places")
     ap.add_argument("--episode-s", type=float, default=3.0)
     ap.add_argument("--domain", type=int, default=42)
     ap.add_argument("--demo-noise", type=float, default=0.1,
                     help="the teleoperator's first-reach error (rad, std), corrected after")
-    ap.add_argument("--with-ppo", action="store_true",
-                    help="also the PPO stages (unfinished: not yet run to a result)")
+    ap.add_argument("--skip-ppo", action="store_true", help="leave out the PPO stages")
     ap.add_argument("--skip-idle", action="store_true")
     ap.add_argument("--bc-config", default="config/bc_arm_bag.yaml")
     ap.add_argument("--bc-params", default="config/ndp_policy_arm.yaml")
@@ -217,8 +218,8 @@ def main():
                     help="train from OUT/demos_bag of an earlier run instead of recording")
     ap.add_argument("--reuse-bc", action="store_true",
                     help="serve OUT/arm-bc of an earlier run instead of training (with --reuse-demos)")
-    ap.add_argument("--min-bc-vs-expert", type=float, default=None,
-                    help="fail unless BC-served success >= expert's minus this")
+    ap.add_argument("--max-below-expert", type=float, default=None,
+                    help="fail unless each served policy's success >= the expert's minus this")
     ap.add_argument("--min-expert", type=float, default=None,
                     help="fail unless the expert's success >= this")
     ap.add_argument("--min-ppo", type=float, default=None,
@@ -270,7 +271,7 @@ def main():
                 with Procs(logs) as ps:
                     summary["do_nothing"] = outcome(simulate(ps, a, "idle", a.episodes, 2, 0))
 
-        if a.with_ppo:
+        if not a.skip_ppo:
             with Stage("ppo", f"ndp train-ppo through the simulator's bridge ({a.ppo_steps} steps)"):
                 summary["ppo_training"] = train([ROOT / "target/debug/ndp", "train-ppo",
                                                  "--config", "config/ppo_arm.yaml", "--out",
@@ -295,12 +296,15 @@ def main():
     summary["stage_seconds"] = Stage.times
     summary["total_seconds"] = round(time.monotonic() - t_all, 1)
     failed = "error" in summary
-    e, b = summary.get("expert", {}), summary.get("bc_served", {})
-    if not failed and a.min_bc_vs_expert is not None:
-        if b["success_rate"] < e["success_rate"] - a.min_bc_vs_expert:
-            summary["error"] = (f"BC-served success {b['success_rate']:.2f} is more than "
-                                f"{a.min_bc_vs_expert} below the expert's {e['success_rate']:.2f}")
-    if not failed and a.min_ppo is not None and a.with_ppo:
+    e = summary.get("expert", {})
+    if not failed and a.max_below_expert is not None:
+        for k in ("bc_served", "ppo_served"):
+            if k in summary and (summary[k]["success_rate"]
+                                 < e["success_rate"] - a.max_below_expert):
+                summary["error"] = (f"{k} success {summary[k]['success_rate']:.2f} is more than "
+                                    f"{a.max_below_expert} below the expert's "
+                                    f"{e['success_rate']:.2f}")
+    if not failed and a.min_ppo is not None and not a.skip_ppo:
         if summary["ppo_served"]["success_rate"] < a.min_ppo:
             summary["error"] = (f"PPO-served success {summary['ppo_served']['success_rate']:.2f}"
                                 f" < {a.min_ppo}")

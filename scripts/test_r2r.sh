@@ -4,7 +4,8 @@
 # build's artifacts stay as they are), then runs test/rclpy_peer.py, an rclpy node over Fast DDS,
 # against it and against the embedded-DDS ndp_policy (RustDDS talking to Fast DDS):
 # JointState in (joints in another order), JointTrajectory and Float64MultiArray out, and
-# SIGINT runs that must exit 0 and deliver the final hold.
+# SIGINT runs that must exit 0 and deliver the final hold; and the r2r node's parameter
+# services as rclpy sees them (test/e2e/params_rclpy.py --check, domain 83).
 # Network rule: discovery is loopback-only (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST from
 # ros_env.sh, which both rclpy and the embedded transport follow), each transport has its own
 # ROS_DOMAIN_ID (81, 82), and as root the DDS part runs in a fresh network namespace that has
@@ -27,6 +28,15 @@ if [ "${1:-}" = --peers ]; then
   .venv-ros/bin/python test/rclpy_peer.py --domain 81 --run "$tmp/run" --sigint-runs "$runs" \
     --log-dir "$tmp/logs-r2r" --node-env "LD_PRELOAD=$NDP_ROS_LIBPYTHON" \
     -- target/r2r/debug/ndp_policy
+  echo "test_r2r: rclpy parameter services of ndp_policy on r2r (list, get, describe, set)" >&2
+  ROS_DOMAIN_ID=83 LD_PRELOAD="$NDP_ROS_LIBPYTHON" RUST_LOG=info target/r2r/debug/ndp_policy \
+    --ros-args -p "checkpoint:=$tmp/run" -p "joint_names:=[j1,j2,j3,j4,j5,j6,j7]" \
+    -p "velocity_max:=[1.0,1.0,1.0,1.0,1.0,1.0,1.0]" >"$tmp/params-r2r.log" 2>&1 &
+  node=$!
+  rc=0
+  ROS_DOMAIN_ID=83 .venv-ros/bin/python test/e2e/params_rclpy.py --timeout 30 --check || rc=$?
+  kill -INT "$node" && wait "$node" || { echo "ndp_policy on r2r exit $? on SIGINT" >&2; rc=1; }
+  [ "$rc" = 0 ] || { tail -20 "$tmp/params-r2r.log" >&2; exit 1; }
   echo "test_r2r: rclpy peer against ndp_policy on the embedded DDS (RustDDS to Fast DDS)" >&2
   .venv-ros/bin/python test/rclpy_peer.py --domain 82 --run "$tmp/run" --sigint-runs "$runs" \
     --min-final-holds "${NDP_DDS_MIN_FINAL_HOLDS:-$runs}" --log-dir "$tmp/logs-dds" \

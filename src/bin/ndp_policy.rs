@@ -126,6 +126,8 @@ fn start() -> Result<()> {
     #[cfg(feature = "r2r")]
     if std::env::var("NDP_TRANSPORT").as_deref() != Ok("dds") {
         let t = ndp_ros::ros::r2r::R2rTransport::new(&name, &ns)?;
+        let np = NodeParams::from_map(ndp_ros::ros::Transport::parameters(&t))?;
+        t.declare(declared_params(&np))?;
         let names = NameResolver::new(&name, &ns, &[]);
         return serve(Arc::new(t), &names);
     }
@@ -136,19 +138,12 @@ fn start() -> Result<()> {
         let opts = ndp_ros::ros::dds::DdsOptions::from_env()?;
         let np = NodeParams::from_map(&params)?;
         let sim_time = np.use_sim_time;
-        // Every parameter declared to the standard parameter services (list, get, set); the
-        // run-time ones (limits, input_timeout_s, enabled) accept changes.
-        let all = np.to_map();
-        let declared = ndp_ros::ros::DeclaredParams {
-            values: all.clone().into_iter().collect(),
-            validate: ndp_ros::node::params::validator(all),
-        };
         let t = ndp_ros::ros::dds::DdsTransport::with_parameters(
             &opts,
             &names.namespace,
             &name,
             params,
-            Some(declared),
+            Some(declared_params(&np)),
         )?;
         if sim_time {
             t.use_sim_time()?;
@@ -235,4 +230,15 @@ fn name_and_namespace(args: &RosArgs) -> (String, String) {
         .unwrap_or_else(|| "ndp_policy".into());
     let ns = args.namespace.clone().unwrap_or_else(|| "/".into());
     (name, ns)
+}
+
+/// Every parameter declared to the standard parameter services (list, get, set, describe);
+/// the run-time ones (limits, input_timeout_s, enabled) accept changes.
+fn declared_params(np: &NodeParams) -> ndp_ros::ros::DeclaredParams {
+    let all = np.to_map();
+    ndp_ros::ros::DeclaredParams {
+        values: all.clone().into_iter().collect(),
+        validate: ndp_ros::node::params::validator(all),
+        descriptions: ndp_ros::node::params::descriptions(),
+    }
 }

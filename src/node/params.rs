@@ -131,6 +131,28 @@ pub const RUNTIME: &[&str] = &[
     "input_timeout_s",
 ];
 
+/// What `describe_parameters` says of each parameter: its description, range and default,
+/// and whether it may change while the node runs.
+pub fn descriptions() -> Vec<(String, String)> {
+    SPECS
+        .iter()
+        .map(|s| {
+            let when = if RUNTIME.contains(&s.name) {
+                "may change while running"
+            } else {
+                "read at start-up"
+            };
+            (
+                s.name.to_string(),
+                format!(
+                    "{} (range: {}; default: {}; {when})",
+                    s.description, s.range, s.default
+                ),
+            )
+        })
+        .collect()
+}
+
 /// The check behind `set_parameters`: a value equal to the current one is fine; a start-up
 /// parameter is refused with the reason; a run-time one must pass the start-up validation
 /// together with all the others.

@@ -63,4 +63,7 @@ pub type ParamValidator =
 pub struct DeclaredParams {
     pub values: Vec<(String, ParamValue)>,
     pub validate: ParamValidator,
+    /// What `describe_parameters` answers per name (r2r; ros2-client 0.12 builds its
+    /// descriptors from the values alone and has no field for a description).
+    pub descriptions: Vec<(String, String)>,
 }

@@ -58,7 +58,10 @@ fn profile(q: Qos) -> r2r::QosProfile {
 const SPIN_TIMEOUT: StdDuration = StdDuration::from_millis(2);
 
 /// Work for the thread that owns the node.
-type Job = Box<dyn FnOnce(&mut r2r::Node) + Send>;
+type Job = Box<dyn FnOnce(&mut r2r::Node, &mut Vec<Task>) + Send>;
+
+/// A future the spin thread polls after each spin (r2r's parameter services).
+type Task = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// A node on rcl, owned and spun by its own thread.
 pub struct R2rTransport {
@@ -73,6 +76,41 @@ pub struct R2rTransport {
     sim_clock: Option<Arc<AtomicI64>>,
     params: ParamMap,
     name: String,
+    /// Accepted parameter changes (after `declare`).
+    changes: Mutex<Option<BoxStream<'static, (String, ParamValue)>>>,
+}
+
+/// The node's parameters as r2r's parameter services see them: `set_parameters` asks the
+/// node's validator, so a refused change is answered unsuccessful with its reason (r2r's plain
+/// handler would accept any name and value).
+struct Validated(super::ParamValidator);
+
+impl r2r::RosParams for Validated {
+    fn register_parameters(
+        &mut self,
+        _prefix: &str,
+        _param: Option<r2r::Parameter>,
+        _params: &mut r2r::indexmap::IndexMap<String, r2r::Parameter>,
+    ) -> r2r::Result<()> {
+        Ok(()) // declared into the node's table by `declare`, with descriptions
+    }
+    fn get_parameter(&mut self, name: &str) -> r2r::Result<r2r::ParameterValue> {
+        // The node's table holds every current value.
+        Err(r2r::Error::InvalidParameterName { name: name.into() })
+    }
+    fn set_parameter(&mut self, name: &str, value: &r2r::ParameterValue) -> r2r::Result<()> {
+        self.check_parameter(name, value)
+    }
+    fn check_parameter(&self, name: &str, value: &r2r::ParameterValue) -> r2r::Result<()> {
+        let v = convert_param(value).ok_or_else(|| r2r::Error::ParameterValueConv {
+            name: name.into(),
+            msg: "not a value of a supported type".into(),
+        })?;
+        (self.0)(name, &v).map_err(|msg| r2r::Error::ParameterValueConv {
+            name: name.into(),
+            msg,
+        })
+    }
 }
 
 impl R2rTransport {
@@ -124,7 +162,58 @@ impl R2rTransport {
             sim_clock,
             params,
             name,
+            changes: Mutex::new(None),
         })
+    }
+
+    /// Offers the standard parameter services (list, get, set, describe, get types, set
+    /// atomically) for `declared`: every parameter with its current value and description;
+    /// changes `declared.validate` accepts arrive on `parameter_changes()`, refused ones are
+    /// answered unsuccessful with the reason.
+    pub fn declare(&self, declared: super::DeclaredParams) -> Result<()> {
+        let super::DeclaredParams {
+            values,
+            validate,
+            descriptions,
+        } = declared;
+        let stream = self.with_node_tasks(move |node, tasks| {
+            {
+                let mut table = node.params.lock().unwrap_or_else(|e| e.into_inner());
+                for (k, v) in &values {
+                    let text = descriptions
+                        .iter()
+                        .find(|(n, _)| n == k)
+                        .map_or("", |(_, d)| d.as_str());
+                    // r2r keeps descriptions as &'static str: one leak per parameter, once.
+                    let description: &'static str = Box::leak(text.to_string().into_boxed_str());
+                    table.insert(
+                        k.clone(),
+                        r2r::Parameter {
+                            value: to_r2r(v),
+                            description,
+                        },
+                    );
+                }
+            }
+            let ps: Arc<Mutex<dyn r2r::RosParams + Send>> =
+                Arc::new(Mutex::new(Validated(validate)));
+            let (handler, events) = node
+                .make_derived_parameter_handler(ps)
+                .map_err(|e| r2r_err("creating the parameter services".into(), e))?;
+            tasks.push(Box::pin(handler));
+            Ok::<_, Error>(
+                events
+                    .filter_map(|(k, v)| futures::future::ready(convert_param(&v).map(|v| (k, v))))
+                    .boxed(),
+            )
+        })??;
+        *self
+            .changes
+            .lock()
+            .map_err(|_| Error::invalid("r2r", "parameter stream poisoned"))? = Some(stream);
+        // Services make the wait set non-empty.
+        self.waitable.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Runs `f` on the node's thread and returns its result.
@@ -132,9 +221,17 @@ impl R2rTransport {
         &self,
         f: impl FnOnce(&mut r2r::Node) -> R + Send + 'static,
     ) -> Result<R> {
+        self.with_node_tasks(move |node, _| f(node))
+    }
+
+    /// As `with_node`, and `f` may hand the spin thread futures to poll.
+    fn with_node_tasks<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut r2r::Node, &mut Vec<Task>) -> R + Send + 'static,
+    ) -> Result<R> {
         let (tx, rx) = mpsc::sync_channel(1);
-        let job: Job = Box::new(move |node| {
-            let _ = tx.send(f(node));
+        let job: Job = Box::new(move |node, tasks| {
+            let _ = tx.send(f(node, tasks));
         });
         let gone = || Error::invalid("r2r", "the node's spin thread has stopped");
         self.jobs
@@ -175,15 +272,19 @@ fn spin(
         Arc<AtomicI64>,
     )>,
 ) {
+    let mut tasks: Vec<Task> = Vec::new();
+    let mut cx = std::task::Context::from_waker(futures::task::noop_waker_ref());
     while !stop.load(Ordering::Acquire) {
         while let Ok(job) = jobs.try_recv() {
-            job(&mut node);
+            job(&mut node, &mut tasks);
         }
         if waitable.load(Ordering::Acquire) {
             node.spin_once(SPIN_TIMEOUT);
         } else {
             std::thread::sleep(SPIN_TIMEOUT);
         }
+        // Polled after every spin (which is what feeds their service streams): no waker needed.
+        tasks.retain_mut(|t| t.as_mut().poll(&mut cx).is_pending());
         if let Some((s, latest)) = &mut clock {
             while let Some(Some(c)) = s.next().now_or_never() {
                 let t = Time {
@@ -207,6 +308,20 @@ impl Drop for R2rTransport {
                 tracing::error!("r2r spin thread panicked");
             }
         }
+    }
+}
+
+fn to_r2r(v: &ParamValue) -> r2r::ParameterValue {
+    use r2r::ParameterValue as P;
+    match v {
+        ParamValue::Bool(b) => P::Bool(*b),
+        ParamValue::Integer(i) => P::Integer(*i),
+        ParamValue::Double(d) => P::Double(*d),
+        ParamValue::String(s) => P::String(s.clone()),
+        ParamValue::BoolArray(a) => P::BoolArray(a.clone()),
+        ParamValue::IntegerArray(a) => P::IntegerArray(a.clone()),
+        ParamValue::DoubleArray(a) => P::DoubleArray(a.clone()),
+        ParamValue::StringArray(a) => P::StringArray(a.clone()),
     }
 }
 
@@ -520,5 +635,51 @@ impl Transport for R2rTransport {
 
     fn node_name(&self) -> &str {
         &self.name
+    }
+
+    fn parameter_changes(&self) -> Option<BoxStream<'static, (String, ParamValue)>> {
+        self.changes.lock().ok()?.take()
+    }
+
+    /// The node's log lines on /rosout as rcl_interfaces/msg/Log, through a publisher of our
+    /// own with rcl's rosout QoS (reliable, transient local, keep last 1000). Not through
+    /// rcutils_log: that would also print every line to the console a second time.
+    fn log_sink(&self) -> Option<super::rosout::LogSink> {
+        let q = r2r::QosProfile::default()
+            .keep_last(1000)
+            .reliable()
+            .transient_local();
+        let made = self.with_node(move |node| {
+            node.create_publisher::<r2r::rcl_interfaces::msg::Log>("/rosout", q)
+        });
+        let publisher = match made {
+            Ok(Ok(p)) => Shared(Mutex::new(p)),
+            Ok(Err(e)) => {
+                tracing::warn!("no /rosout: {e}");
+                return None;
+            }
+            Err(_) => return None,
+        };
+        let logger = self.name.trim_start_matches('/').replace('/', ".");
+        Some(Arc::new(
+            move |level: u8, _target: &str, msg: &str, file: &str, line: u32| {
+                let now = Time::wall_now();
+                let m = r2r::rcl_interfaces::msg::Log {
+                    stamp: r2r_builtin::Time {
+                        sec: now.sec,
+                        nanosec: now.nanosec,
+                    },
+                    level,
+                    name: logger.clone(),
+                    msg: msg.to_string(),
+                    file: file.to_string(),
+                    function: String::new(),
+                    line,
+                };
+                if let Ok(p) = publisher.0.lock() {
+                    let _ = p.publish(&m);
+                }
+            },
+        ))
     }
 }

@@ -40,6 +40,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--node", default="/ndp_policy")
     ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--check", action="store_true",
+                    help="assert what every backend must show (test_r2r.sh); exit 1 on failure")
+    ap.add_argument("--velocity-max", type=float, default=1.0, help="the node's velocity_max[0]")
     a = ap.parse_args()
     rclpy.init()
     node = rclpy.create_node("params_peer")
@@ -59,6 +62,7 @@ def main():
         d = call(node, node.create_client(DescribeParameters, f"{n}/describe_parameters"),
                  DescribeParameters.Request(names=["rate_hz"]), a.timeout)
         out["describe_type"] = d.descriptors[0].type
+        out["describe_description"] = d.descriptors[0].description
         setc = node.create_client(SetParameters, f"{n}/set_parameters")
 
         def p(name, v):
@@ -86,6 +90,38 @@ def main():
         node.destroy_node()
         rclpy.shutdown()
     print(json.dumps(out))
+    if a.check:
+        fails = check(out, a.velocity_max)
+        for f in fails:
+            print(f"params_rclpy: {f}", file=sys.stderr)
+        sys.exit(1 if fails else 0)
+
+
+def check(out, vmax):
+    """What a ROS user sees of any backend's parameters: every parameter listed with its
+    value, a description with the range, run-time ones set, start-up ones refused with the
+    reason, the change applied and logged on /rosout."""
+    fails = []
+    for want in ["checkpoint", "rate_hz", "velocity_max", "enabled", "use_sim_time", "joint_names"]:
+        if want not in out["names"]:
+            fails.append(f"{want} not listed: {out['names']}")
+    if out["get"]["rate_hz"] != 100.0 or out["get"]["enabled"] is not True:
+        fails.append(f"values read back: {out['get']}")
+    if out["get"]["velocity_max"][0] != vmax:
+        fails.append(f"velocity_max {out['get']['velocity_max']}")
+    if "range:" not in out["describe_description"] or "ticks per second" not in out["describe_description"]:
+        fails.append(f"rate_hz described as {out['describe_description']!r}")
+    ok = [x["ok"] for x in out["set"]]
+    if ok != [True, False, True]:
+        fails.append(f"set velocity_max, rate_hz, enabled: {out['set']}")
+    elif "start-up only" not in out["set"][1]["reason"]:
+        fails.append(f"rate_hz refused with {out['set'][1]['reason']!r}")
+    if out["after"]["velocity_max"][0] != 0.5 or out["after"]["enabled"] is not False or \
+            out["after"]["rate_hz"] != 100.0:
+        fails.append(f"after set: {out['after']}")
+    if not any("velocity_max" in r["msg"] for r in out["rosout"]):
+        fails.append(f"the node's log line of the change is not on /rosout: {out['rosout']}")
+    return fails
 
 
 if __name__ == "__main__":
