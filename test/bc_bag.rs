@@ -430,3 +430,83 @@ fn latest_alignment_never_reads_the_future() {
     let at_100ms = (trn.obs[2 * px] * 255.0 / 10.0).round() as u64;
     assert_eq!(at_100ms, 1, "nearest looks 40 ms ahead at t = 100 ms");
 }
+
+/// The reader streams messages in storage order, which a bag does not promise to be time
+/// order (several writers, several files): a bag written shuffled gives the same samples as
+/// the same messages written in time order.
+#[test]
+fn samples_do_not_depend_on_the_storage_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = ["hand_x", "hand_y", "hand_z"].map(String::from).to_vec();
+    let mut msgs: Vec<(u64, JointState, Float64MultiArray)> = vec![];
+    for ep in 0..3u64 {
+        for i in 0..40u64 {
+            let t = ep * 10_000_000_000 + i * 50_000_000;
+            let x = (i as f64 * 0.1 + ep as f64).sin();
+            let js = JointState {
+                name: names.clone(),
+                position: vec![x, 0.5 * x, -x],
+                ..Default::default()
+            };
+            let obs = Float64MultiArray {
+                data: (0..39).map(|j| x * j as f64).collect(),
+                ..Default::default()
+            };
+            msgs.push((t, js, obs));
+        }
+    }
+    let write = |path: &Path, order: &[usize]| {
+        let mut w = BagWriter::create(path).unwrap();
+        for &k in order {
+            let (t, js, obs) = &msgs[k];
+            w.write("/joint_states", *t, js).unwrap();
+            w.write("/ndp/observation", *t, obs).unwrap();
+        }
+        w.finish().unwrap();
+    };
+    let in_order: Vec<usize> = (0..msgs.len()).collect();
+    // A fixed permutation (a stride coprime with 120): every message moved.
+    let shuffled: Vec<usize> = (0..msgs.len()).map(|i| (i * 7 + 3) % msgs.len()).collect();
+    let (a, b) = (dir.path().join("ordered"), dir.path().join("shuffled"));
+    write(&a, &in_order);
+    write(&b, &shuffled);
+    let mut cfg = bc_config().bag_data.unwrap();
+    cfg.episodes.split = Split::Gap;
+    for align in [
+        bag_dataset::Align::Latest,
+        bag_dataset::Align::Interpolate,
+        bag_dataset::Align::Nearest,
+    ] {
+        cfg.align = align;
+        let (ta, va, ia) = bag_dataset::load(&cfg, std::slice::from_ref(&a), 41, 0).unwrap();
+        let (tb, vb, ib) = bag_dataset::load(&cfg, std::slice::from_ref(&b), 41, 0).unwrap();
+        assert_eq!(ia.episodes, 3);
+        assert_eq!(ib.episodes, 3, "{align:?}");
+        assert!(!ta.is_empty());
+        assert_eq!(
+            (&ta.obs, &ta.y0, &ta.target),
+            (&tb.obs, &tb.y0, &tb.target),
+            "{align:?}"
+        );
+        assert_eq!((&va.obs, &va.target), (&vb.obs, &vb.target), "{align:?}");
+    }
+}
+
+/// Bags, bundles and the node name observations alike; older bag configs said `topic` for
+/// `vector`, and still may.
+#[test]
+fn the_observation_vocabulary_is_the_bundles() {
+    use ndp_ros::policy::deployment::ObservationKind;
+    let mut cfg = bc_config();
+    let b = cfg.bag_data.as_ref().unwrap();
+    assert_eq!(b.observation, ObservationKind::Vector);
+    assert_eq!(cfg.deployment().observation, ObservationKind::Vector);
+    let old: ObservationKind = serde_yaml::from_str("topic").unwrap();
+    assert_eq!(old, ObservationKind::Vector);
+    assert_eq!(serde_yaml::to_string(&old).unwrap().trim(), "vector");
+    cfg.bag_data.as_mut().unwrap().observation = ObservationKind::ImagePositions;
+    assert_eq!(
+        cfg.deployment().observation,
+        ObservationKind::ImagePositions
+    );
+}

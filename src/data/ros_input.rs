@@ -2,7 +2,7 @@
 //! controller order, images converted to the model's grayscale input. Each rejection says why.
 
 use crate::data::image::resize_bilinear;
-use crate::msgs::{Image, JointState};
+use crate::msgs::{ImageView, JointState};
 
 /// Positions and velocities in controller order.
 #[derive(Clone, Debug, PartialEq)]
@@ -94,7 +94,7 @@ pub fn reorder(msg: &JointState, joints: &[String], topic: &str) -> Result<Joint
 /// rgb8 / bgr8 / mono8 -> grayscale in [0, 1], resized to side x side (bilinear).
 /// `expect` is the required (width, height), zeros meaning any.
 pub fn image_input(
-    msg: &Image,
+    msg: &ImageView<'_>,
     side: usize,
     expect: (usize, usize),
     topic: &str,
@@ -107,7 +107,7 @@ pub fn image_input(
 /// encoding, the expected size, at most `max_bytes` of data, and step and data length
 /// consistent with width and height. Returns the channel count.
 pub fn check_image(
-    msg: &Image,
+    msg: &ImageView<'_>,
     expect: (usize, usize),
     max_bytes: usize,
     topic: &str,
@@ -121,7 +121,7 @@ pub fn check_image(
         )));
     }
     let (w, h) = (msg.width as usize, msg.height as usize);
-    let channels = match msg.encoding.as_str() {
+    let channels = match msg.encoding {
         "mono8" | "8UC1" => 1,
         "rgb8" | "bgr8" => 3,
         e => {
@@ -150,7 +150,7 @@ pub fn check_image(
 }
 
 /// Grayscale in [0, 1], resized to side x side; `msg` passed `check_image`.
-pub fn image_pixels(msg: &Image, channels: usize, side: usize) -> Vec<f32> {
+pub fn image_pixels(msg: &ImageView<'_>, channels: usize, side: usize) -> Vec<f32> {
     let (w, h, step) = (msg.width as usize, msg.height as usize, msg.step as usize);
     let (ri, bi) = if msg.encoding == "bgr8" {
         (2, 0)

@@ -14,7 +14,7 @@ pub use builtin::{Duration, Time};
 pub use geometry::{Point, Pose, PoseStamped, Quaternion};
 pub use ndp::DmpPlan;
 pub use rosgraph::Clock;
-pub use sensor::{Image, ImageRef, JointState};
+pub use sensor::{Image, ImageRef, ImageView, JointState};
 pub use std_msgs::{Float64, Float64MultiArray, Header, MultiArrayDimension, MultiArrayLayout};
 pub use trajectory::{JointTrajectory, JointTrajectoryPoint};
 

@@ -43,6 +43,39 @@ pub struct ImageRef<'a> {
 
 impl ImageRef<'_> {
     pub const ROS_TYPE: &'static str = "sensor_msgs/msg/Image";
+
+    pub fn view(&self) -> ImageView<'_> {
+        ImageView {
+            height: self.height,
+            width: self.width,
+            encoding: &self.encoding,
+            step: self.step,
+            data: self.data,
+        }
+    }
+}
+
+/// What image preprocessing reads of a sensor_msgs/Image, owned (`Image`) or borrowed from a
+/// bag (`ImageRef`): one checker and one converter for the node and the bag reader.
+#[derive(Clone, Copy, Debug)]
+pub struct ImageView<'a> {
+    pub height: u32,
+    pub width: u32,
+    pub encoding: &'a str,
+    pub step: u32,
+    pub data: &'a [u8],
+}
+
+impl Image {
+    pub fn view(&self) -> ImageView<'_> {
+        ImageView {
+            height: self.height,
+            width: self.width,
+            encoding: &self.encoding,
+            step: self.step,
+            data: &self.data,
+        }
+    }
 }
 
 super::ros_message!(JointState, "sensor_msgs", "JointState");

@@ -187,7 +187,7 @@ impl Inputs {
             return;
         }
         match check_image(
-            &msg,
+            &msg.view(),
             self.image_expect,
             self.image_max_bytes,
             &self.image_topic,
@@ -229,7 +229,7 @@ impl Inputs {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone()?;
-            Some(image_pixels(&msg, channels, side))
+            Some(image_pixels(&msg.view(), channels, side))
         } else {
             None
         };

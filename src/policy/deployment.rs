@@ -28,8 +28,37 @@ pub enum ObservationKind {
     /// The image, and positions.
     ImagePositions,
     /// A vector of `vector_size` values from a Float64MultiArray topic (a simulator's
-    /// observation), normalised by `normalization` when present.
+    /// observation), normalised by `normalization` when present. (`topic` in older bag
+    /// configs.)
+    #[serde(alias = "topic")]
     Vector,
+}
+
+impl ObservationKind {
+    /// The name in configs and deploy.yaml.
+    pub fn name(self) -> &'static str {
+        match self {
+            ObservationKind::State => "state",
+            ObservationKind::Positions => "positions",
+            ObservationKind::Image => "image",
+            ObservationKind::ImageState => "image_state",
+            ObservationKind::ImagePositions => "image_positions",
+            ObservationKind::Vector => "vector",
+        }
+    }
+
+    /// Whether it reads a topic besides the joint states.
+    pub fn needs_topic(self) -> bool {
+        self == ObservationKind::Vector || self.has_image()
+    }
+
+    /// Whether it reads camera images.
+    pub fn has_image(self) -> bool {
+        matches!(
+            self,
+            ObservationKind::Image | ObservationKind::ImageState | ObservationKind::ImagePositions
+        )
+    }
 }
 
 /// How the DMP's initial velocity dy0 is set at each plan.

@@ -50,18 +50,10 @@ pub struct DataConfig {
 impl RunConfig {
     /// The deployment contract of a model trained from this config (src/policy/deployment.rs).
     pub fn deployment(&self) -> crate::policy::deployment::Deployment {
-        use crate::data::bag_dataset::Observation as O;
         use crate::policy::deployment::{Action, Deployment, Dy0, ObservationKind as K, FORMAT};
         let m = &self.model;
         let observation = match (&self.bag_data, m.encoder) {
-            (Some(b), _) => match b.observation {
-                O::State => K::State,
-                O::Positions => K::Positions,
-                O::Topic => K::Vector,
-                O::Image => K::Image,
-                O::ImageState => K::ImageState,
-                O::ImagePositions => K::ImagePositions,
-            },
+            (Some(b), _) => b.observation, // one vocabulary: the bundle's
             (None, EncoderKind::DigitCnn) => K::Image,
             (None, EncoderKind::CnnState) if m.state_size == m.dof => K::ImagePositions,
             (None, EncoderKind::CnnState) => K::ImageState,
