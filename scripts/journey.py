@@ -13,7 +13,8 @@
               the ROS simulator, as in 3
   7. report   success rates, wall time per stage, the demo bag read back by `rosbags`, a plot of
               the served motion against the expert's, camera frames with the planned path drawn:
-              OUT/summary.json, OUT/*.png
+              OUT/summary.json, OUT/*.png; OUT/commands.sh: every command run, in order, as a
+              shell script to replay by hand
 
 Run by scripts/demo.sh (set-up, build, a private network namespace); every ROS participant is
 loopback-only (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST) on --domain. Sizes: --demos, --episodes,
@@ -23,6 +24,7 @@ a stage fails or the --min-* / --max-below-expert checks do not hold.
 import argparse
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -44,6 +46,37 @@ TOPICS = [
 SERVE_TOPICS = TOPICS[:3] + ["/ndp_policy/dmp_plan:ndp_ros_msgs/msg/DmpPlan", TOPICS[4]]
 
 
+class Transcript:
+    """The commands the journey runs, as a shell script to replay by hand (OUT/commands.sh):
+    long-running processes started with `&`, the simulator waited for (it exits after its
+    episodes), the others stopped with SIGINT, as journey.py does."""
+
+    lines = []
+    out = None
+
+    @classmethod
+    def word(cls, w):
+        w = str(w).replace(str(ROOT) + "/", "").replace(sys.executable, ".venv-ros/bin/python")
+        if cls.out and str(cls.out) in w:
+            return '"' + w.replace(str(cls.out), "$OUT") + '"'
+        return shlex.quote(w)
+
+    @classmethod
+    def add(cls, cmd, background=None):
+        line = " ".join(cls.word(c) for c in cmd)
+        cls.lines.append(f"{line} & {background}=$!" if background else line)
+
+    @classmethod
+    def write(cls, path, domain):
+        head = ["#!/usr/bin/env bash",
+                "# The commands scripts/journey.py ran, in order (written by it): replay by hand",
+                "# from the repository root after `bash scripts/demo.sh` has set up and built.",
+                "set -e", "source scripts/ros_env.sh",
+                f"export ROS_DOMAIN_ID={domain} ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST",
+                'OUT="${OUT:-runs/journey}"; mkdir -p "$OUT"']
+        path.write_text("\n".join(head + cls.lines) + "\n")
+
+
 class Stage:
     """Prints a stage's start and end with its wall time; collects the times for the summary."""
 
@@ -55,6 +88,7 @@ class Stage:
     def __enter__(self):
         self.t0 = time.monotonic()
         print(f"[{self.name}] {self.what}", file=sys.stderr, flush=True)
+        Transcript.lines.append(f"\n# [{self.name}] {self.what}")
         return self
 
     def __exit__(self, kind, *_):
@@ -76,9 +110,11 @@ class Procs:
                              env=env, cwd=ROOT)
         p.name = name
         self.ps.append(p)
+        Transcript.add(cmd, background=name)
         return p
 
     def stop(self, p, timeout=15.0):
+        Transcript.lines.append(f"kill -INT ${p.name}; wait ${p.name} || true")
         if p.poll() is None:
             p.send_signal(signal.SIGINT)
             try:
@@ -108,6 +144,7 @@ def tail(path, n=20):
 
 def run(cmd, log, timeout):
     """Runs a foreground step (a trainer), its progress on this terminal, its log kept."""
+    Transcript.add(cmd)
     with open(log, "w") as f:
         p = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, cwd=ROOT, text=True, bufsize=1)
@@ -169,6 +206,7 @@ def simulate(ps, a, name, n, seed, subscribers, policy_node=None):
         "--targets", a.targets, "--image-size", 64, "--results", results,
         "--wait-for-subscribers", subscribers] + (
             ["--policy-node", policy_node] if policy_node else []))
+    Transcript.lines.append(f"wait ${sim.name}  # the simulator exits after its {n} episodes")
     return episodes(sim, results, n, a)
 
 
@@ -179,6 +217,7 @@ def outcome(rs):
 def serve(a, name, params, checkpoint, seed, out, logs):
     """ndp_policy on a bundle against the simulator; returns the episodes' outcome."""
     shutil.rmtree(out / f"{name}_bag", ignore_errors=True)
+    Transcript.add(["rm", "-rf", out / f"{name}_bag"])
     with Procs(logs) as ps:
         node = ps.start(name + "_node", [ROOT / "target/debug/ndp_policy", "--ros-args",
                                          "--params-file", params, "-p",
@@ -228,6 +267,7 @@ def main():
                     help="fail unless each served policy's success is this far above doing nothing")
     a = ap.parse_args()
     out = a.out = a.out.resolve()
+    Transcript.out = out
     logs = out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     os.environ["ROS_DOMAIN_ID"] = str(a.domain)
@@ -242,6 +282,7 @@ def main():
         else:
             with Stage("demos", f"{a.demos} expert demonstrations recorded into {bag.name}"):
                 shutil.rmtree(bag, ignore_errors=True)
+                Transcript.add(["rm", "-rf", bag])
                 with Procs(logs) as ps:
                     rec = ps.start("demos_record", [ROOT / "target/debug/ndp", "record", "--out", bag,
                                                     "--json"]
@@ -284,9 +325,10 @@ def main():
         with Stage("report", "plots and frames (scripts/journey_report.py, in .venv)"):
             partial = out / "summary_partial.json"
             partial.write_text(json.dumps(summary))
-            p = subprocess.run([str(ROOT / ".venv/bin/python"), str(ROOT / "scripts/journey_report.py"),
-                                str(out), str(partial)], capture_output=True, text=True,
-                               timeout=600)
+            cmd = [ROOT / ".venv/bin/python", ROOT / "scripts/journey_report.py", out, partial]
+            Transcript.lines.append("# (journey.py then draws the pictures from its summary with "
+                                    "scripts/journey_report.py)")
+            p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=600)
             if p.returncode != 0:
                 raise RuntimeError(f"journey_report failed: {p.stderr[-3000:]}")
             summary["pictures"] = json.loads(p.stdout.strip().splitlines()[-1])
@@ -317,6 +359,8 @@ def main():
             if k in summary and summary[k]["success_rate"] < idle + a.min_above_idle:
                 summary["error"] = (f"{k} success {summary[k]['success_rate']:.2f} is not "
                                     f"{a.min_above_idle} above doing nothing ({idle:.2f})")
+    Transcript.write(out / "commands.sh", a.domain)
+    summary["commands"] = str(out / "commands.sh")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary))
     sys.exit(1 if "error" in summary else 0)
