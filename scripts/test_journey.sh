@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-bash scripts/demo.sh --out "$out" --domain 57 --targets 4 --demos 16 --episodes 8 --epochs 100 \
+bash scripts/demo.sh --out "$out" --domain 57 --targets 4 --demos 24 --episodes 8 --epochs 100 \
   --ppo-steps 200000 \
   --min-expert 0.9 --max-below-expert 0.15 --min-above-idle 0.5 >"$out/summary.out"
 .venv/bin/python - "$out/summary.json" <<'PY'
