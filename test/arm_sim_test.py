@@ -251,6 +251,12 @@ def test_ros(out, domain, timeout):
     res = [list(r.data) for r in got["result"]]
     check(len(res) == 3 and [r[0] for r in res] == [0, 1, 2] and all(r[1] == 1 and r[3] == 1 for r in res),
           f"/task/result {res}")
+    # Each result carries the sim time of its episode's end: every later joint state is stamped
+    # at or after it (what the expert relies on to ignore the finished episode's messages).
+    js_t = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in got["joint_states"]]
+    check(all(len(r) == 5 for r in res) and [r[4] for r in res] == sorted(r[4] for r in res)
+          and abs(res[-1][4] - max(js_t)) < 0.02, f"result end times {[r[4:] for r in res]}, "
+          f"last joint state {max(js_t) if js_t else None}")
     node.destroy_node()
     rclpy.try_shutdown()
 

@@ -53,7 +53,11 @@ def main():
     node, stop, reliable = start_node("arm_expert")
     log = node.get_logger()
     pub = node.create_publisher(JointTrajectory, TRAJ_TOPIC, reliable)
-    state = {"q": None, "target": None, "pending": None, "sent": 0}
+    # after: sim time of the last /task/result. Messages of the finished episode can still be
+    # in the queues when its result is taken (rclpy orders callbacks by subscription, not by
+    # publication): joint states stamped before it are ignored, and so are observations until
+    # a joint state of the new episode has come (else the last episode's target is sent again).
+    state = {"q": None, "target": None, "pending": None, "sent": 0, "after": None}
 
     def maybe_send():
         # Only once the joints are known and the controller listens (else the message is lost).
@@ -85,12 +89,17 @@ def main():
                  f"goal {[round(float(x), 3) for x in goal]}")
 
     def on_joints(msg):
+        t = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        if state["after"] is not None:
+            if t < state["after"] - 1e-6:  # stamps are whole nanoseconds; ticks 10 ms apart
+                return  # the finished episode's
+            state["after"] = None
         if all(j in msg.name for j in JOINTS):
             state["q"] = [msg.position[msg.name.index(j)] for j in JOINTS]
             maybe_send()
 
     def on_observation(msg):
-        if len(msg.data) < 5:
+        if len(msg.data) < 5 or state["after"] is not None:
             return
         target = (msg.data[3], msg.data[4])
         last = state["target"]
@@ -99,10 +108,11 @@ def main():
             state["pending"] = target
         maybe_send()
 
-    def on_result(_msg):
+    def on_result(msg):
         # An episode ended: the next one gets a trajectory even if its target is where the last
         # one was (with few target places that happens), and starts from its own joints.
         state["target"], state["q"], state["pending"] = None, None, None
+        state["after"] = msg.data[4] if len(msg.data) > 4 else None
 
     node.create_subscription(JointState, "/joint_states", on_joints, reliable)
     node.create_subscription(Float64MultiArray, "/task/result", on_result, reliable)

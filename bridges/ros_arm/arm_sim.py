@@ -13,7 +13,9 @@ Publishes (sim time in every stamp; /clock never goes back):
   /task/observation    std_msgs/Float64MultiArray [q1, q2, q3, target_x, target_y], 100 Hz,
                        for state-based policies (an image policy does not read it)
   /task/result         std_msgs/Float64MultiArray per finished episode: [episode, success 0/1,
-                       final distance m, expert_used 0/1], reliable + transient_local depth 100;
+                       final distance m, expert_used 0/1, sim time s at the episode's end:
+                       every later /joint_states is stamped at or after it], reliable +
+                       transient_local depth 100;
                        expert_used: commands came in that episode while a node named
                        arm_expert published on the trajectory topic
 Subscribes (reliable depth 10):
@@ -253,7 +255,7 @@ def main():
                 f.write(json.dumps(res) + "\n")
         expert_used = commanded[0] and (commanded[1] or from_expert())
         pub_res.publish(Float64MultiArray(data=[float(ep), float(res["success"]), res["distance"],
-                                                float(expert_used)]))
+                                                float(expert_used), task.time]))
         follower.hold(task.qpos)
     wall = time.monotonic() - wall0
     pub_res.wait_for_all_acked(Duration(seconds=2.0))  # the last result reaches its readers
