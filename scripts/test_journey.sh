@@ -29,6 +29,13 @@ assert topics["/joint_trajectory_controller/joint_trajectory"]["count"] == s["ex
 n = s["settings"]["episodes"]
 assert s["bc_served"]["episodes"] == s["ppo_served"]["episodes"] == s["do_nothing"]["episodes"] == n
 assert s["ppo_training"]["env_steps"] >= 200000, s["ppo_training"]
+# The README's BC and PPO examples on this robot are the journey's own train and serve lines.
+readme = open("README.md").read()
+ran = [l for l in open(s["commands"]).read().splitlines()
+       if l.startswith(("target/debug/ndp train-", "target/debug/ndp_policy "))]
+assert len(ran) == 4, ran
+for line in ran:
+    assert line in readme, f"README.md does not show the command the journey ran: {line}"
 print("test_journey:", json.dumps({k: s[k] for k in ("expert", "bc_served", "ppo_served",
                                                       "do_nothing", "stage_seconds")}))
 PY
