@@ -129,7 +129,7 @@ fn start() -> Result<()> {
         let np = NodeParams::from_map(ndp_ros::ros::Transport::parameters(&t))?;
         t.declare(declared_params(&np))?;
         let names = NameResolver::new(&name, &ns, &[]);
-        return serve(Arc::new(t), &names);
+        return serve(Arc::new(t), np, &names);
     }
     #[cfg(feature = "dds")]
     {
@@ -148,7 +148,7 @@ fn start() -> Result<()> {
         if sim_time {
             t.use_sim_time()?;
         }
-        serve(Arc::new(t), &names)
+        serve(Arc::new(t), np, &names)
     }
     #[cfg(not(feature = "dds"))]
     anyhow::bail!(
@@ -156,12 +156,16 @@ fn start() -> Result<()> {
     )
 }
 
-/// Loads the checkpoint named by the parameters and runs the node until SIGINT or SIGTERM.
-fn serve<T: Transport>(transport: Arc<T>, names: &NameResolver) -> Result<()> {
+/// Loads the checkpoint named by the parameters (`params`, parsed from the transport's) and
+/// runs the node until SIGINT or SIGTERM.
+fn serve<T: Transport>(
+    transport: Arc<T>,
+    mut params: NodeParams,
+    names: &NameResolver,
+) -> Result<()> {
     if let Some(sink) = transport.log_sink() {
         ROSOUT.connect(sink);
     }
-    let mut params = NodeParams::from_map(transport.parameters())?;
     let (cfg, policy, _) = checkpoint::load(&params.checkpoint, &Device::Cpu)
         .with_context(|| format!("parameter checkpoint `{}`", params.checkpoint.display()))?;
     let deploy = match Deployment::load(&params.checkpoint)? {

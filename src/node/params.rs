@@ -133,7 +133,7 @@ pub const RUNTIME: &[&str] = &[
 
 /// What `describe_parameters` says of each parameter: its description, range and default,
 /// and whether it may change while the node runs.
-pub fn descriptions() -> Vec<(String, String)> {
+pub fn descriptions() -> std::collections::BTreeMap<String, String> {
     SPECS
         .iter()
         .map(|s| {

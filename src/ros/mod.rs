@@ -65,5 +65,5 @@ pub struct DeclaredParams {
     pub validate: ParamValidator,
     /// What `describe_parameters` answers per name (r2r; ros2-client 0.12 builds its
     /// descriptors from the values alone and has no field for a description).
-    pub descriptions: Vec<(String, String)>,
+    pub descriptions: std::collections::BTreeMap<String, String>,
 }

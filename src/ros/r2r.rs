@@ -180,12 +180,9 @@ impl R2rTransport {
             {
                 let mut table = node.params.lock().unwrap_or_else(|e| e.into_inner());
                 for (k, v) in &values {
-                    let text = descriptions
-                        .iter()
-                        .find(|(n, _)| n == k)
-                        .map_or("", |(_, d)| d.as_str());
                     // r2r keeps descriptions as &'static str: one leak per parameter, once.
-                    let description: &'static str = Box::leak(text.to_string().into_boxed_str());
+                    let text = descriptions.get(k).cloned().unwrap_or_default();
+                    let description: &'static str = Box::leak(text.into_boxed_str());
                     table.insert(
                         k.clone(),
                         r2r::Parameter {

@@ -46,14 +46,12 @@ impl<T> Series<T> {
         if self.t.windows(2).all(|w| w[0] <= w[1]) {
             return;
         }
-        let mut idx: Vec<usize> = (0..self.t.len()).collect();
-        idx.sort_by_key(|&i| self.t[i]);
-        let mut v: Vec<Option<T>> = std::mem::take(&mut self.v).into_iter().map(Some).collect();
-        self.v = idx
-            .iter()
-            .map(|&i| v[i].take().expect("each index once"))
+        let mut pairs: Vec<(u64, T)> = std::mem::take(&mut self.t)
+            .into_iter()
+            .zip(std::mem::take(&mut self.v))
             .collect();
-        self.t = idx.iter().map(|&i| self.t[i]).collect();
+        pairs.sort_by_key(|p| p.0); // stable
+        (self.t, self.v) = pairs.into_iter().unzip();
     }
 
     /// The message read at `t`: `Latest`, the newest at or before `t` (None before the
