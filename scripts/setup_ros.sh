@@ -13,10 +13,11 @@ cd "$(dirname "$0")/.."
 
 VENV=.venv-ros
 REQ=requirements-ros.txt
+REQ_SDIST=requirements-ros-sdist.txt
 STAMP="$VENV/.ndp-ros-installed"
 PYTHON="${NDP_ROS_PYTHON:-python3.11}"
 
-want="$(sha256sum "$REQ" | cut -d' ' -f1)"
+want="$(cat "$REQ" "$REQ_SDIST" | sha256sum | cut -d' ' -f1)"
 
 # Quirk 1: rcl is linked against librmw_fastrtps_cpp.so directly and the wheels ship no
 # librmw_implementation.so, but r2r (and anything built the ROS way) links -lrmw_implementation.
@@ -78,13 +79,26 @@ rm -rf "$VENV"
 "$PYTHON" -m venv "$VENV"
 "$VENV/bin/pip" install -q --disable-pip-version-check --no-input \
   --only-binary=:all: --no-deps -r "$REQ"
+"$VENV/bin/pip" install -q --disable-pip-version-check --no-input --no-deps -r "$REQ_SDIST"
+
+# Quirk 4: the message wheels were built in a manylinux image, and their exported CMake targets
+# for the Python bindings name that image's paths (/opt/python/cp311-cp311/...: Python's and
+# numpy's headers), so any package that generates messages against them (ndp_ros_msgs) fails at
+# CMake's generate step. Pointed at this venv's Python and numpy headers instead.
+pyinc="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
+npinc="$("$VENV/bin/python" -c 'import numpy; print(numpy.get_include())')"
+[ -f "$pyinc/Python.h" ] || { echo "setup_ros: no Python.h in $pyinc (install python3.11's headers)" >&2; exit 1; }
+sed -i -e "s#/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include#$npinc#g" \
+  -e "s#/opt/python/cp311-cp311/include/python3.11#$pyinc#g" \
+  "$VENV"/share/*/cmake/*__rosidl_generator_pyExport*.cmake
 
 link="$(rmw_link)"
 ln -sfn librmw_fastrtps_cpp.so "$link"
 
 # Smoke test: rclpy loads rcl, the rmw and the message typesupports (no node, no DDS traffic).
 . scripts/ros_env.sh
-"$VENV/bin/python" -c 'import rclpy, rclpy.validate_full_topic_name; from sensor_msgs.msg import JointState; JointState(); import mujoco'
+"$VENV/bin/python" -c 'import rclpy, rclpy.validate_full_topic_name; from sensor_msgs.msg import JointState; JointState(); import mujoco, em, colcon_core'
+command -v "$VENV/bin/cmake" >/dev/null && "$VENV/bin/cargo-ament-build" --help >/dev/null
 [ -f "$NDP_ROS_LIBPYTHON" ] || { echo "setup_ros: libpython3.11.so.1.0 not found" >&2; exit 1; }
 
 echo "$want" > "$STAMP"

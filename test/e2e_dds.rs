@@ -9,15 +9,11 @@
 
 mod common;
 use common::peers::KillOnDrop;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
-use candle_core::Device;
-use ndp_ros::msgs::{Header, Image, JointState, Point, Pose, PoseStamped, Quaternion, Time};
-use ndp_ros::node::planner::PolicyPlanner;
-use ndp_ros::node::{Controller, NodeParams};
-use ndp_ros::ros::{ParamMap, ParamValue};
-use ndp_ros::train::{checkpoint, RunConfig};
+use common::oracle::{controller, pattern_image, write_run};
+use ndp_ros::msgs::{Header, JointState, Point, Pose, PoseStamped, Quaternion, Time};
+use ndp_ros::ros::ParamMap;
 
 fn start_node(domain: u16, params: &[(&str, String)]) -> KillOnDrop {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ndp_policy"));
@@ -39,25 +35,6 @@ fn start_node(domain: u16, params: &[(&str, String)]) -> KillOnDrop {
 /// Runs the peer; returns the JSON lines it printed.
 fn peer(domain: u16, args: &[&str]) -> Vec<serde_json::Value> {
     common::peers::run_peer("ros2_peer.py", domain, args)
-}
-
-fn write_run(dir: &Path, edit: impl Fn(&mut RunConfig)) -> RunConfig {
-    let mut cfg = RunConfig::load(Path::new("config/state_ndp.yaml")).unwrap();
-    edit(&mut cfg);
-    let (_, varmap) = checkpoint::init(&cfg, &Device::Cpu).unwrap();
-    checkpoint::save(dir, &cfg, &varmap).unwrap();
-    cfg
-}
-
-fn controller(run: &Path, params: &[(&str, String)]) -> Controller<PolicyPlanner> {
-    let mut m = ParamMap::new();
-    for (k, v) in params {
-        m.insert(k.to_string(), ParamValue::parse(v));
-    }
-    let p = NodeParams::from_map(&m).unwrap();
-    let (cfg, policy, _) = checkpoint::load(run, &Device::Cpu).unwrap();
-    let planner = PolicyPlanner::new(policy, &p).unwrap();
-    Controller::new(p, planner, &cfg.dmp, cfg.model.input_size).unwrap()
 }
 
 const JOINTS: &str = "j1,j2,j3,j4,j5,j6,j7";
@@ -187,21 +164,7 @@ fn image_and_pose_in_pose_stamped_out() {
     );
 
     let mut ctl = controller(dir.path(), &params);
-    let (w, h) = (64u32, 48u32);
-    let data: Vec<u8> = (0..h)
-        .flat_map(|y| {
-            (0..w).flat_map(move |x| (0..3).map(move |c| ((x * 4 + y * 2 + c * 50) % 256) as u8))
-        })
-        .collect();
-    let img = Image {
-        header: Header::default(),
-        height: h,
-        width: w,
-        encoding: "rgb8".into(),
-        is_bigendian: 0,
-        step: w * 3,
-        data,
-    };
+    let img = pattern_image(64, 48);
     let pose = PoseStamped {
         header: Header::default(),
         pose: Pose {

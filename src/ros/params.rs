@@ -53,7 +53,11 @@ impl ParamValue {
     }
 
     /// Parses the value of `-p name:=value` as YAML, as rcl does (`5` is an integer, `5.0` a
-    /// double, `[a, b]` a string array, anything unparsable a string).
+    /// double, `[a, b]` a string array, anything unparsable a string). One difference: rcl reads
+    /// YAML 1.1's plain `y`, `n`, `yes`, `no`, `on`, `off` as bools; serde_yaml (YAML 1.2) keeps
+    /// them strings and does not tell plain from quoted, so here `enabled:=yes` is refused with an
+    /// error naming the parameter (never read as false), and `[x, y, z]` is a string array where
+    /// rcl refuses the mixed sequence.
     pub fn parse(text: &str) -> ParamValue {
         serde_yaml::from_str::<serde_yaml::Value>(text)
             .ok()

@@ -3,4 +3,5 @@
 #![allow(dead_code)]
 
 pub mod fake_bridge;
+pub mod oracle;
 pub mod peers;
