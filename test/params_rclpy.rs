@@ -1,7 +1,7 @@
 //! The embedded transport's parameter services against rclpy (Fast DDS from the ROS 2 Jazzy
 //! wheels of scripts/setup_ros.sh): every node parameter listed and readable with its value,
-//! run-time ones settable and applied, start-up ones refused with the reason; the node's log
-//! lines on /rosout. Loopback only, domain 65.
+//! run-time ones settable and applied, start-up ones refused with the reason, each described
+//! with its description and range; the node's log lines on /rosout. Loopback only, domain 65.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -70,6 +70,14 @@ fn rclpy_lists_gets_and_sets_the_node_parameters() {
     assert_eq!(v["get"]["rate_hz"], 100.0);
     assert_eq!(v["get"]["velocity_max"][0], 1.0);
     assert_eq!(v["get"]["enabled"], true);
+    // describe_parameters: the node's own description with its range (ros2-client's would
+    // have none).
+    let described = v["describe_description"].as_str().unwrap();
+    assert!(
+        described.contains("ticks per second") && described.contains("range: [1, 10000]"),
+        "rate_hz described as {described:?}"
+    );
+    assert_eq!(v["describe_type"], 3, "PARAMETER_DOUBLE");
     // velocity_max and enabled accepted, rate_hz refused with the reason.
     assert_eq!(v["set"][0]["ok"], true, "{}", v["set"]);
     assert_eq!(v["set"][1]["ok"], false);

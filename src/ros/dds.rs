@@ -12,9 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use futures::stream::{self, BoxStream, StreamExt};
 use ros2_client::dds::rustdds::DomainParticipantBuilder;
-use ros2_client::{
-    Context, MessageTypeName, Name, Node, NodeName, NodeOptions, ParameterValue, QosProfile,
-};
+use ros2_client::{Context, MessageTypeName, Name, Node, NodeName, NodeOptions, QosProfile};
 
 use super::{ParamMap, ParamValue, Publisher, Qos, Transport};
 use crate::error::{Error, Result};
@@ -87,33 +85,6 @@ pub struct DdsTransport {
     _context: Context,
 }
 
-fn to_ros(v: &ParamValue) -> ParameterValue {
-    match v {
-        ParamValue::Bool(b) => ParameterValue::Boolean(*b),
-        ParamValue::Integer(i) => ParameterValue::Integer(*i),
-        ParamValue::Double(d) => ParameterValue::Double(*d),
-        ParamValue::String(s) => ParameterValue::String(s.clone()),
-        ParamValue::BoolArray(v) => ParameterValue::BooleanArray(v.clone()),
-        ParamValue::IntegerArray(v) => ParameterValue::IntegerArray(v.clone()),
-        ParamValue::DoubleArray(v) => ParameterValue::DoubleArray(v.clone()),
-        ParamValue::StringArray(v) => ParameterValue::StringArray(v.clone()),
-    }
-}
-
-fn from_ros(v: &ParameterValue) -> Option<ParamValue> {
-    Some(match v {
-        ParameterValue::Boolean(b) => ParamValue::Bool(*b),
-        ParameterValue::Integer(i) => ParamValue::Integer(*i),
-        ParameterValue::Double(d) => ParamValue::Double(*d),
-        ParameterValue::String(s) => ParamValue::String(s.clone()),
-        ParameterValue::BooleanArray(v) => ParamValue::BoolArray(v.clone()),
-        ParameterValue::IntegerArray(v) => ParamValue::IntegerArray(v.clone()),
-        ParameterValue::DoubleArray(v) => ParamValue::DoubleArray(v.clone()),
-        ParameterValue::StringArray(v) => ParamValue::StringArray(v.clone()),
-        ParameterValue::NotSet | ParameterValue::ByteArray(_) => return None,
-    })
-}
-
 /// Accepted changes waiting for the node; more than this and changes are refused.
 const PENDING_CHANGES: usize = 64;
 
@@ -149,33 +120,20 @@ impl DdsTransport {
             .map_err(|e| dds_err(format!("node name `{namespace}/{name}`"), e))?;
         let fq = node_name.fully_qualified_name();
         let mut options = NodeOptions::new().enable_rosout(true);
+        // Declared parameters are served by our own services (param_server.rs: descriptions,
+        // rclcpp's semantics), so ros2-client's are off; without any, ros2-client's stay.
         let (tx, rx) = futures::channel::mpsc::channel(PENDING_CHANGES);
-        let changes = declared.map(|d| {
-            for (k, v) in &d.values {
-                options = std::mem::take(&mut options).declare_parameter(k, to_ros(v));
-            }
-            let validate = Arc::new(d.validate);
-            let check = validate.clone();
-            options = std::mem::take(&mut options)
-                .parameter_validator(Box::new(
-                    move |k: &str, v: &ParameterValue| match from_ros(v) {
-                        Some(v) => check(k, &v),
-                        None => Err(format!("{k}: unsupported parameter type")),
-                    },
-                ))
-                .parameter_set_action(Box::new(move |k: &str, v: &ParameterValue| {
-                    if let Some(v) = from_ros(v) {
-                        tx.clone()
-                            .try_send((k.to_string(), v))
-                            .map_err(|_| "too many pending parameter changes".to_string())?;
-                    }
-                    Ok(())
-                }));
-            rx
-        });
+        let table = declared.map(|d| Arc::new(super::param_server::ParamTable::new(d, tx)));
+        if table.is_some() {
+            options = options.start_parameter_services(false);
+        }
+        let changes = table.as_ref().map(|_| rx);
         let mut node = context
             .new_node(node_name, options)
             .map_err(|e| dds_err(format!("creating node {fq}"), e))?;
+        if let Some(table) = table {
+            super::param_server::serve(&mut node, &fq, table)?;
+        }
         // The spinner answers graph and discovery traffic; it ends with the node.
         if let Ok(spinner) = node.spinner() {
             std::thread::Builder::new()

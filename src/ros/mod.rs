@@ -8,6 +8,8 @@ pub mod blocking;
 pub mod dds;
 pub mod memory;
 pub mod names;
+#[cfg(feature = "dds")]
+pub mod param_server;
 pub mod params;
 pub mod qos;
 #[cfg(feature = "r2r")]
@@ -63,7 +65,6 @@ pub type ParamValidator =
 pub struct DeclaredParams {
     pub values: Vec<(String, ParamValue)>,
     pub validate: ParamValidator,
-    /// What `describe_parameters` answers per name (r2r; ros2-client 0.12 builds its
-    /// descriptors from the values alone and has no field for a description).
+    /// What `describe_parameters` answers per name.
     pub descriptions: std::collections::BTreeMap<String, String>,
 }
