@@ -89,6 +89,20 @@ fn rclpy_lists_gets_and_sets_the_node_parameters() {
     assert_eq!(v["after"]["velocity_max"][3], 0.5);
     assert_eq!(v["after"]["enabled"], false);
     assert_eq!(v["after"]["rate_hz"], 100.0);
+    // The applied changes announced on /parameter_events (rclcpp does; r2r does not), the
+    // refused one not.
+    let events: Vec<String> = v["parameter_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e.as_array().unwrap().iter())
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        events.contains(&"velocity_max".to_string()) && events.contains(&"enabled".to_string()),
+        "{events:?}"
+    );
+    assert!(!events.contains(&"rate_hz".to_string()), "{events:?}");
     // The node's log line about the change, on /rosout (rcl_interfaces/msg/Log, INFO = 20).
     let logs = v["rosout"].as_array().unwrap();
     assert!(

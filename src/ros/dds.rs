@@ -132,7 +132,8 @@ impl DdsTransport {
             .new_node(node_name, options)
             .map_err(|e| dds_err(format!("creating node {fq}"), e))?;
         if let Some(table) = table {
-            super::param_server::serve(&mut node, &fq, table)?;
+            let events = context.get_parameter_events_topic();
+            super::param_server::serve(&mut node, &fq, table, &events)?;
         }
         // The spinner answers graph and discovery traffic; it ends with the node.
         if let Ok(spinner) = node.spinner() {

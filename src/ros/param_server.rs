@@ -213,9 +213,29 @@ impl ParamTable {
     }
 }
 
+/// The `/parameter_events` message of the changes in `ps` that `results` say were applied.
+fn event(fq: &str, ps: &[raw::Parameter], applied: impl Fn(usize) -> bool) -> raw::ParameterEvent {
+    raw::ParameterEvent {
+        stamp: ros2_client::builtin_interfaces::Time::now(),
+        node: fq.to_string(),
+        new_parameters: vec![],
+        changed_parameters: (0..ps.len())
+            .filter(|&i| applied(i))
+            .map(|i| ps[i].clone())
+            .collect(),
+        deleted_parameters: vec![],
+    }
+}
+
 /// Creates the six services of node `fq` (e.g. `/ndp_policy`) and answers them on a thread of
-/// their own until the node is dropped.
-pub fn serve(node: &mut Node, fq: &str, table: Arc<ParamTable>) -> Result<()> {
+/// their own until the node is dropped; applied changes are announced on `/parameter_events`
+/// as rclcpp does.
+pub fn serve(
+    node: &mut Node,
+    fq: &str,
+    table: Arc<ParamTable>,
+    events_topic: &ros2_client::dds::rustdds::Topic,
+) -> Result<()> {
     // rclcpp's service QoS: reliable, volatile, keep last 10.
     let qos = QosProfile::publisher_default().history(History::KeepLast { depth: 10 });
     let err = |what: &str, e: ros2_client::CreateError| {
@@ -250,10 +270,21 @@ pub fn serve(node: &mut Node, fq: &str, table: Arc<ParamTable>) -> Result<()> {
         rcl::DescribeParametersResponse,
     > = server!("describe_parameters", "DescribeParameters");
 
+    let events: ros2_client::Publisher<raw::ParameterEvent> = node
+        .create_publisher(events_topic, None)
+        .map_err(|e| err("parameter_events", e))?;
+    let fq = fq.to_string();
     std::thread::Builder::new()
         .name("dds-params".into())
         .spawn(move || {
             let t = &table;
+            let announce = |e: raw::ParameterEvent| {
+                if !e.changed_parameters.is_empty() {
+                    if let Err(e) = events.publish(e) {
+                        tracing::warn!("/parameter_events: {e:?}");
+                    }
+                }
+            };
             // One loop per service; a request that does not decode is skipped (and logged).
             macro_rules! answer {
                 ($server:ident, |$req:ident| $resp:expr) => {
@@ -280,12 +311,16 @@ pub fn serve(node: &mut Node, fq: &str, table: Arc<ParamTable>) -> Result<()> {
                     values: t.types(&q.names)
                 })
                 .boxed(),
-                answer!(set, |q| rcl::SetParametersResponse {
-                    results: t.set(&q.parameter)
+                answer!(set, |q| {
+                    let results = t.set(&q.parameter);
+                    announce(event(&fq, &q.parameter, |i| results[i].successful));
+                    rcl::SetParametersResponse { results }
                 })
                 .boxed(),
-                answer!(atomic, |q| rcl::SetParametersAtomicallyResponse {
-                    result: t.set_atomically(&q.parameter)
+                answer!(atomic, |q| {
+                    let result = t.set_atomically(&q.parameter);
+                    announce(event(&fq, &q.parameter, |_| result.successful));
+                    rcl::SetParametersAtomicallyResponse { result }
                 })
                 .boxed(),
                 answer!(describe, |q| rcl::DescribeParametersResponse {

@@ -9,7 +9,7 @@ import sys
 import time
 
 import rclpy
-from rcl_interfaces.msg import Log, Parameter, ParameterType, ParameterValue
+from rcl_interfaces.msg import Log, Parameter, ParameterEvent, ParameterType, ParameterValue
 from rclpy.qos import QoSProfile, ReliabilityPolicy, DurabilityPolicy
 from rcl_interfaces.srv import DescribeParameters, GetParameters, ListParameters, SetParameters
 
@@ -51,6 +51,9 @@ def main():
     logs = []
     qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
     node.create_subscription(Log, "/rosout", lambda m: logs.append((m.level, m.name, m.msg)), qos)
+    events = []
+    node.create_subscription(ParameterEvent, "/parameter_events",
+                             lambda m: events.append((m.node, [p.name for p in m.changed_parameters])), qos)
     try:
         deadline = time.time() + a.timeout
         lst = call(node, node.create_client(ListParameters, f"{n}/list_parameters"), ListParameters.Request(), a.timeout)
@@ -82,6 +85,7 @@ def main():
         while time.time() < until and not any("velocity_max" in m for _, _, m in logs):
             rclpy.spin_once(node, timeout_sec=0.1)
         out["rosout"] = [{"level": l, "name": nm, "msg": m} for l, nm, m in logs if "ndp_policy" in nm]
+        out["parameter_events"] = [names for nd, names in events if nd == n]
     except TimeoutError as e:
         out["error"] = str(e)
         print(json.dumps(out))
