@@ -145,6 +145,16 @@ enum Out {
     Pose(Box<dyn Publisher<PoseStamped>>),
 }
 
+impl Out {
+    fn matched(&self) -> Option<usize> {
+        match self {
+            Out::Trajectory(p) => p.matched(),
+            Out::Array(p) => p.matched(),
+            Out::Pose(p) => p.matched(),
+        }
+    }
+}
+
 /// How long to sleep before spinning to a deadline: OS sleeps overshoot by tens of us.
 const SPIN_MARGIN: StdDuration = StdDuration::from_micros(150);
 
@@ -212,7 +222,7 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
         request: request.clone(),
     })?;
     let publisher = spawn_publisher(
-        out,
+        (out, cmd_topic.clone()),
         p.clone(),
         transport.clone(),
         out_out,
@@ -577,8 +587,9 @@ fn log_err(r: Result<()>) -> bool {
 }
 
 /// The publisher thread: publishes what the executor handed over, and its notes as logs.
+/// The first argument: the command publisher and its resolved topic.
 fn spawn_publisher<T: Transport>(
-    out: Out,
+    (out, topic): (Out, String),
     p: NodeParams,
     transport: Arc<T>,
     mut slot: triple_buffer::Output<Outgoing>,
@@ -598,7 +609,22 @@ fn spawn_publisher<T: Transport>(
                     published.fetch_add(1, Ordering::Relaxed);
                 }
             };
+            // Who receives the commands, as this publisher's side of DDS matching says: a
+            // controller that is not (yet) listening is the usual reason a robot does not move,
+            // and what a peer waits for before it counts on every command arriving.
+            let mut matched = Some(0);
             loop {
+                let now_matched = out.matched();
+                if now_matched != matched {
+                    match now_matched {
+                        Some(0) => tracing::warn!(
+                            "{topic}: no subscriber matched any more: commands reach nobody"
+                        ),
+                        Some(n) => tracing::info!("{topic}: {n} subscriber(s) matched"),
+                        None => {}
+                    }
+                    matched = now_matched;
+                }
                 let halting = halt.load(Ordering::SeqCst);
                 slot.update();
                 let o = slot.output_buffer();

@@ -76,7 +76,8 @@ fn profile(q: Qos) -> QosProfile {
 
 /// One ROS 2 node on one DDS participant.
 pub struct DdsTransport {
-    node: Mutex<Node>,
+    /// Shared with the publishers, which ask it for their matched subscriptions.
+    node: Arc<Mutex<Node>>,
     params: ParamMap,
     name: String,
     /// With use_sim_time: the latest /clock, in nanoseconds (0 until the first one, as rcl).
@@ -145,7 +146,7 @@ impl DdsTransport {
                 .map_err(|e| Error::io("dds spinner thread", e))?;
         }
         Ok(DdsTransport {
-            node: Mutex::new(node),
+            node: Arc::new(Mutex::new(node)),
             params,
             name: fq,
             sim_clock: OnceLock::new(),
@@ -209,6 +210,7 @@ impl Drop for DdsTransport {
 struct DdsPublisher<M: RosMessage> {
     inner: ros2_client::Publisher<M>,
     topic: String,
+    node: Arc<Mutex<Node>>,
 }
 
 impl<M: RosMessage> Publisher<M> for DdsPublisher<M> {
@@ -216,6 +218,11 @@ impl<M: RosMessage> Publisher<M> for DdsPublisher<M> {
         self.inner
             .publish(msg.clone())
             .map_err(|e| Error::invalid("dds", format!("publishing on {}: {e}", self.topic)))
+    }
+
+    fn matched(&self) -> Option<usize> {
+        let node = self.node.lock().ok()?;
+        Some(self.inner.get_subscription_count(&node))
     }
 }
 
@@ -263,6 +270,7 @@ impl Transport for DdsTransport {
         Ok(Box::new(DdsPublisher {
             inner,
             topic: topic.to_string(),
+            node: self.node.clone(),
         }))
     }
 

@@ -75,6 +75,14 @@ impl<M: RosMessage> Publisher<M> for MemoryPublisher {
         }
         Ok(())
     }
+
+    fn matched(&self) -> Option<usize> {
+        let bus = self.bus.lock().ok()?;
+        Some(
+            bus.get(&self.topic)
+                .map_or(0, |s| s.iter().filter(|x| !x.is_closed()).count()),
+        )
+    }
 }
 
 impl Transport for MemoryTransport {
@@ -113,5 +121,27 @@ impl Transport for MemoryTransport {
     fn parameter_changes(&self) -> Option<BoxStream<'static, (String, super::ParamValue)>> {
         let rx = self.changes.lock().expect("changes lock").take()?;
         Some(rx.boxed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msgs::Float64;
+
+    #[test]
+    fn a_publisher_counts_the_subscriptions_it_reaches() {
+        let t = MemoryTransport::new("n", ParamMap::new());
+        let p = t.publisher::<Float64>("/a", Qos::DEFAULT).unwrap();
+        assert_eq!(p.matched(), Some(0));
+        let s = t.subscribe::<Float64>("/a", Qos::DEFAULT).unwrap();
+        let _other = t.subscribe::<Float64>("/b", Qos::DEFAULT).unwrap();
+        assert_eq!(p.matched(), Some(1));
+        drop(s);
+        assert_eq!(
+            p.matched(),
+            Some(0),
+            "a dropped subscription is not counted"
+        );
     }
 }

@@ -26,6 +26,11 @@ pub use qos::Qos;
 /// Sends one message type on one topic.
 pub trait Publisher<M>: Send + Sync {
     fn publish(&self, msg: &M) -> Result<()>;
+    /// Subscriptions this publisher has matched (its own side of DDS matching: what it
+    /// publishes reaches them); None where the backend cannot tell.
+    fn matched(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// What the node needs from ROS: typed subscriptions as streams, publishers, a clock and the

@@ -501,6 +501,11 @@ impl<R: r2r::WrappedTypesupport + 'static, M: RosMessage> Publisher<M> for Typed
             .publish(&(self.convert)(msg))
             .map_err(|e| r2r_err(format!("publishing on {}", self.topic), e))
     }
+
+    fn matched(&self) -> Option<usize> {
+        let p = self.inner.0.lock().ok()?;
+        p.get_inter_process_subscription_count().ok()
+    }
 }
 
 /// Any other type, through r2r's untyped JSON path.
@@ -518,6 +523,11 @@ impl<M: RosMessage> Publisher<M> for Untyped {
             .map_err(|_| Error::invalid("r2r", "publisher lock poisoned"))?
             .publish(v)
             .map_err(|e| r2r_err(format!("publishing on {}", self.topic), e))
+    }
+
+    fn matched(&self) -> Option<usize> {
+        let p = self.inner.0.lock().ok()?;
+        p.get_inter_process_subscription_count().ok()
     }
 }
 
