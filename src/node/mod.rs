@@ -14,6 +14,7 @@ pub mod plan_maker;
 pub mod planner;
 pub mod rejects;
 pub mod run;
+pub mod ticker;
 
 pub use controller::Controller;
 pub use executor::{Setpoint, Tick};

@@ -66,6 +66,7 @@ pub const SPECS: &[Spec] = &[
     Spec { name: "image_height", description: "expected image height (0: any)", default: "0", range: "[0, 100000]" },
     Spec { name: "image_max_bytes", description: "larger images are refused before decoding", default: "16777216", range: "[1, 1073741824]" },
     Spec { name: "memory_limit_mb", description: "the node's own data-memory ceiling (setrlimit RLIMIT_DATA; 0: none): a bound on what forged DDS fragments can take", default: "1024", range: "0, or [256, 1048576]" },
+    Spec { name: "executor_cpu", description: "CPU the executor thread has to itself (-1: no pinning); every other thread of the node is moved to the other CPUs. On a kernel without full preemption, a thread in a long kernel path (page faults, memory returned) delays a real-time wake-up on its CPU by milliseconds", default: "-1", range: "-1 or [0, number of CPUs - 1]" },
     Spec { name: "realtime_priority", description: "SCHED_FIFO priority of the executor thread (0: normal scheduling); needs CAP_SYS_NICE or an rtprio limit, else a warning", default: "0", range: "[0, 99]" },
     Spec { name: "image_qos", description: "QoS of the image subscription", default: "sensor_data", range: "sensor_data | default" },
     Spec { name: "state_qos", description: "QoS of the joint-state and pose subscriptions", default: "default", range: "sensor_data | default" },
@@ -104,6 +105,8 @@ pub struct NodeParams {
     pub image_max_bytes: usize,
     pub memory_limit_mb: usize,
     pub realtime_priority: usize,
+    /// The executor's own CPU (None: no pinning).
+    pub executor_cpu: Option<usize>,
     pub image_width: usize,
     pub image_height: usize,
     pub image_qos: Qos,
@@ -409,6 +412,10 @@ impl NodeParams {
                 mb => mb,
             },
             realtime_priority: r.usize("realtime_priority", 0, 99)?,
+            executor_cpu: match r.0.get("executor_cpu") {
+                None | Some(ParamValue::Integer(-1)) => None,
+                Some(_) => Some(r.usize("executor_cpu", 0, 1023)?),
+            },
             input_timeout_s: r.f64("input_timeout_s", 0.5, 0.001, 60.0)?,
             image_width: r.usize("image_width", 0, 100_000)?,
             image_height: r.usize("image_height", 0, 100_000)?,
@@ -486,6 +493,10 @@ impl NodeParams {
             (
                 "realtime_priority",
                 V::Integer(self.realtime_priority as i64),
+            ),
+            (
+                "executor_cpu",
+                V::Integer(self.executor_cpu.map_or(-1, |c| c as i64)),
             ),
             ("image_qos", qos(self.image_qos)),
             ("state_qos", qos(self.state_qos)),

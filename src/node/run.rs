@@ -155,9 +155,6 @@ impl Out {
     }
 }
 
-/// How long to sleep before spinning to a deadline: OS sleeps overshoot by tens of us.
-const SPIN_MARGIN: StdDuration = StdDuration::from_micros(150);
-
 /// Runs until `stop` is set (or `max_ticks`); then publishes a final hold (if anything was
 /// commanded) and returns when every thread it started has ended.
 pub fn run<T: Transport, P: Planner + Send + 'static>(
@@ -230,8 +227,14 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
         published.clone(),
         halt.clone(),
     )?;
+    if let Some(cpu) = p.executor_cpu {
+        match super::ticker::isolate_on(cpu) {
+            Ok(()) => tracing::info!("executor thread: alone on CPU {cpu}"),
+            Err(e) => tracing::warn!("parameter executor_cpu {cpu}: not pinned ({e})"),
+        }
+    }
     if p.realtime_priority > 0 {
-        match realtime(p.realtime_priority as i32) {
+        match super::ticker::realtime(p.realtime_priority as i32) {
             Ok(()) => tracing::info!("executor thread: SCHED_FIFO priority {}", p.realtime_priority),
             Err(e) => tracing::warn!(
                 "parameter realtime_priority {}: SCHED_FIFO refused ({e}); running with normal scheduling (grant CAP_SYS_NICE or an rtprio limit)",
@@ -241,7 +244,7 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
     }
     let period = StdDuration::from_secs_f64(1.0 / p.rate_hz);
     let mut stats = RunStats::default();
-    let mut deadline = Instant::now() + period;
+    let mut ticker = super::ticker::Ticker::new(period);
     let mut hold_tick = 0;
     let mut hold_why = None;
     let mut resume_tick = 0;
@@ -261,7 +264,7 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
         let started = Instant::now();
         stats.ticks += 1;
         // The tick's nominal time (its deadline), not the jittered wake-up.
-        let now = clock.at(deadline - period);
+        let now = clock.at(ticker.tick_start());
         if clock.waiting() {
             if !logged_waiting {
                 tracing::warn!("use_sim_time is set and no /clock has arrived: publishing nothing until it does");
@@ -308,25 +311,11 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
             .compute_ns
             .saturating_record(started.elapsed().as_nanos() as u64);
         // Deadline scheduling: sleep most of the way, spin the rest.
-        let late = Instant::now().saturating_duration_since(deadline);
-        if late > period {
-            let skip = (late.as_nanos() / period.as_nanos()) as u32;
-            stats.missed_ticks += skip as u64;
-            deadline += period * skip;
-        }
-        let wait = deadline.saturating_duration_since(Instant::now());
-        if wait > SPIN_MARGIN {
-            std::thread::sleep(wait - SPIN_MARGIN);
-        }
-        while Instant::now() < deadline {
-            std::hint::spin_loop();
-        }
-        stats.lateness_ns.saturating_record(
-            Instant::now()
-                .saturating_duration_since(deadline)
-                .as_nanos() as u64,
-        );
-        deadline += period;
+        let wake = ticker.wait();
+        stats.missed_ticks += wake.skipped;
+        stats
+            .lateness_ns
+            .saturating_record(wake.lateness.as_nanos() as u64);
     }
     // Final hold: the last command at rest, so the robot stops where it is (as a braking
     // trajectory for joint_trajectory_controller).
@@ -371,20 +360,6 @@ pub fn run<T: Transport, P: Planner + Send + 'static>(
     stats.published = published.load(Ordering::SeqCst);
     stats.rejects = inputs.rejects.counts();
     Ok(stats)
-}
-
-/// Real-time scheduling for the calling thread (the executor), as ros2_control asks for its
-/// update thread; the planner and publisher threads keep normal scheduling.
-fn realtime(priority: i32) -> std::io::Result<()> {
-    let param = libc::sched_param {
-        sched_priority: priority,
-    };
-    // SAFETY: sets the scheduling policy of the calling thread from a plain struct.
-    let rc = unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) };
-    if rc != 0 {
-        return Err(std::io::Error::from_raw_os_error(rc));
-    }
-    Ok(())
 }
 
 /// Copies what the tick produced into the outgoing slots (no allocation: same sizes).

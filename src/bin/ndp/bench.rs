@@ -42,6 +42,14 @@ pub enum BenchCmd {
         /// SCHED_FIFO priority of the executor thread (0: normal scheduling).
         #[arg(long, default_value_t = 0)]
         rt: usize,
+        /// First the bare timer for as long (the executor's deadline loop with no node, same
+        /// rate and priority): the stalls the machine itself has, beside the node's.
+        #[arg(long)]
+        baseline: bool,
+        /// The executor alone on this CPU, the node's other threads on the others
+        /// (executor_cpu); the bare timer too.
+        #[arg(long)]
+        cpu: Option<usize>,
     },
     /// Observation-to-command latency over the embedded DDS transport (loopback only).
     #[cfg(feature = "dds")]
@@ -113,7 +121,9 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
             seconds,
             model,
             rt,
-        } => crate::bench_node::jitter(json, rate, seconds, &model, rt),
+            baseline,
+            cpu,
+        } => crate::bench_node::jitter(json, rate, seconds, &model, (rt, cpu), baseline),
         #[cfg(feature = "dds")]
         BenchCmd::Latency {
             json,

@@ -148,8 +148,20 @@ fn us(h: &hdrhistogram::Histogram<u64>, q: f64) -> f64 {
 /// (randomly initialised) network planning: `state` (the 7-DoF MLP of config/state_ndp.yaml,
 /// joint states at 200 Hz) or `image` (the digit CNN on 640x480 rgb8 frames at 30 Hz, joint
 /// states at 200 Hz). Tick lateness, executor compute, planning latency, memory.
-pub fn jitter(as_json: bool, rate: f64, seconds: f64, model: &str, rt: usize) -> Result<()> {
+pub fn jitter(
+    as_json: bool,
+    rate: f64,
+    seconds: f64,
+    model: &str,
+    (rt, cpu): (usize, Option<usize>),
+    baseline: bool,
+) -> Result<()> {
     let (cfg, image) = bench_model(model)?;
+    let bare = if baseline {
+        Some(bare_timer(rate, seconds, rt, cpu))
+    } else {
+        None
+    };
     let d = cfg.model.dof;
     let (policy, _) = ndp_ros::train::checkpoint::init(&cfg, &candle_core::Device::Cpu)?;
     let mut extra = vec![
@@ -162,6 +174,10 @@ pub fn jitter(as_json: bool, rate: f64, seconds: f64, model: &str, rt: usize) ->
         ("position_max", ParamValue::DoubleArray(vec![3.0; d])),
         ("velocity_max", ParamValue::DoubleArray(vec![2.0; d])),
         ("realtime_priority", ParamValue::Integer(rt as i64)),
+        (
+            "executor_cpu",
+            ParamValue::Integer(cpu.map_or(-1, |c| c as i64)),
+        ),
     ];
     if image {
         extra.push(("observation", ParamValue::String("image".into())));
@@ -192,22 +208,89 @@ pub fn jitter(as_json: bool, rate: f64, seconds: f64, model: &str, rt: usize) ->
     });
     let rss_start = rss_mb();
     let ticks = (rate * seconds) as u64;
+    let steal_start = steal_ms();
     let stats = run(t, &names, ctl, stop.clone(), Some(ticks))?;
+    let steal = steal_ms() - steal_start;
     let rss_end = rss_mb();
     stop.store(true, Ordering::SeqCst);
     let _ = feed.join();
     report(
         as_json,
         &json!({
-            "model": model, "realtime_priority": rt, "rate_hz": rate, "seconds": seconds, "ticks": stats.ticks,
+            "model": model, "realtime_priority": rt, "executor_cpu": cpu, "rate_hz": rate, "seconds": seconds, "ticks": stats.ticks,
             "missed_ticks": stats.missed_ticks,
             "lateness_us_p50": us(&stats.lateness_ns, 0.5), "lateness_us_p99": us(&stats.lateness_ns, 0.99),
             "lateness_us_max": stats.lateness_ns.max() as f64 / 1e3,
             "compute_us_p50": us(&stats.compute_ns, 0.5), "compute_us_p99": us(&stats.compute_ns, 0.99),
             "planning_ms_p50": us(&stats.planning_ns, 0.5) / 1e3, "planning_ms_p99": us(&stats.planning_ns, 0.99) / 1e3,
             "plans": stats.plans, "published": stats.published,
-            "rss_mb_start": rss_start, "rss_mb_end": rss_end,
+            "rss_mb_start": rss_start, "rss_mb_end": rss_end, "steal_ms": steal,
+            "bare_timer": bare,
         }),
     );
     Ok(())
+}
+
+/// CPU time the hypervisor gave to others while this VM wanted it (/proc/stat's `steal`, all
+/// CPUs), in ms; 0 where the kernel does not say.
+fn steal_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: f64 = stat
+        .lines()
+        .find(|l| l.starts_with("cpu "))
+        .and_then(|l| l.split_whitespace().nth(8))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    // USER_HZ is 100 on Linux.
+    ticks * 10.0
+}
+
+/// The executor's deadline loop (node::ticker) with no work, at `rate` Hz for `seconds` on
+/// this thread, at SCHED_FIFO `rt` (0: normal): missed ticks and lateness that no node code
+/// causes. The priority is set back to normal afterwards.
+fn bare_timer(rate: f64, seconds: f64, rt: usize, cpu: Option<usize>) -> serde_json::Value {
+    use ndp_ros::node::ticker::{isolate_on, realtime, Ticker};
+    if let Some(c) = cpu {
+        if let Err(e) = isolate_on(c) {
+            eprintln!("bare timer: not pinned to CPU {c}: {e}");
+        }
+    }
+    let mut policy_set = false;
+    if rt > 0 {
+        policy_set = realtime(rt as i32).is_ok();
+    }
+    let mut lateness = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)
+        .expect("valid histogram bounds");
+    let (mut missed, mut stalls) = (0u64, 0u64);
+    let steal_start = steal_ms();
+    let mut ticker = Ticker::new(Duration::from_secs_f64(1.0 / rate));
+    for _ in 0..(rate * seconds) as u64 {
+        let w = ticker.wait();
+        missed += w.skipped;
+        stalls += u64::from(w.skipped > 0);
+        lateness.saturating_record(w.lateness.as_nanos() as u64);
+    }
+    if policy_set {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: back to normal scheduling for the calling thread; a plain struct.
+        unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_OTHER, &param) };
+    }
+    if cpu.is_some() {
+        // Every CPU again for this thread, so that the node's threads it starts are not
+        // pinned with it (the node then isolates its executor itself).
+        // SAFETY: cpu_set_t is plain data; sets this thread's affinity.
+        unsafe {
+            let mut all: libc::cpu_set_t = std::mem::zeroed();
+            for c in 0..libc::CPU_SETSIZE as usize {
+                libc::CPU_SET(c, &mut all);
+            }
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &all);
+        }
+    }
+    json!({
+        "ticks": (rate * seconds) as u64, "missed_ticks": missed, "stalls": stalls,
+        "lateness_us_p50": us(&lateness, 0.5), "lateness_us_p99": us(&lateness, 0.99),
+        "lateness_us_max": lateness.max() as f64 / 1e3,
+        "steal_ms": steal_ms() - steal_start,
+    })
 }
