@@ -9,27 +9,13 @@
 
 mod common;
 use common::peers::KillOnDrop;
-use std::process::{Command, Stdio};
 
 use common::oracle::{controller, pattern_image, write_run};
 use ndp_ros::msgs::{Header, JointState, Point, Pose, PoseStamped, Quaternion, Time};
 use ndp_ros::ros::ParamMap;
 
 fn start_node(domain: u16, params: &[(&str, String)]) -> KillOnDrop {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ndp_policy"));
-    cmd.arg("--ros-args");
-    for (k, v) in params {
-        cmd.args(["-p", &format!("{k}:={v}")]);
-    }
-    let child = cmd
-        .env("ROS_DOMAIN_ID", domain.to_string())
-        .env("ROS_LOCALHOST_ONLY", "1")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("ndp_policy starts");
-    KillOnDrop(child)
+    common::peers::start_node(env!("CARGO_BIN_EXE_ndp_policy"), domain, params, &[])
 }
 
 /// Runs the peer; returns the JSON lines it printed.

@@ -12,7 +12,7 @@
 mod common;
 use common::oracle::{close, controller, nums, pattern_image, write_run};
 use common::peers::KillOnDrop;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use ndp_ros::msgs::{DmpPlan, Header, JointState, Point, Pose, PoseStamped, Quaternion, Time};
 use ndp_ros::node::planner::PolicyPlanner;
@@ -25,30 +25,18 @@ enum Transport {
 }
 
 fn start_node(t: Transport, domain: u16, params: &[(&str, String)]) -> KillOnDrop {
-    let bin = match t {
-        Transport::Embedded => env!("CARGO_BIN_EXE_ndp_policy").to_string(),
-        Transport::R2r => std::env::var("NDP_R2R_NODE")
-            .expect("NDP_R2R_NODE: the r2r ndp_policy (scripts/test_r2r.sh sets it)"),
-    };
-    let mut cmd = Command::new(bin);
-    cmd.arg("--ros-args");
-    for (k, v) in params {
-        cmd.args(["-p", &format!("{k}:={v}")]);
+    match t {
+        Transport::Embedded => {
+            common::peers::start_node(env!("CARGO_BIN_EXE_ndp_policy"), domain, params, &[])
+        }
+        Transport::R2r => {
+            let bin = std::env::var("NDP_R2R_NODE")
+                .expect("NDP_R2R_NODE: the r2r ndp_policy (scripts/test_r2r.sh sets it)");
+            // rcl loads *__rosidl_generator_py.so, which need libpython's symbols (ros_env.sh).
+            let lib = std::env::var("NDP_ROS_LIBPYTHON").expect("NDP_ROS_LIBPYTHON (ros_env.sh)");
+            common::peers::start_node(&bin, domain, params, &[("LD_PRELOAD", lib)])
+        }
     }
-    if let Transport::R2r = t {
-        // rcl loads *__rosidl_generator_py.so, which need libpython's symbols (ros_env.sh).
-        let lib = std::env::var("NDP_ROS_LIBPYTHON").expect("NDP_ROS_LIBPYTHON (ros_env.sh)");
-        cmd.env("LD_PRELOAD", lib);
-    }
-    let child = cmd
-        .env("ROS_DOMAIN_ID", domain.to_string())
-        .env("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("ndp_policy starts");
-    KillOnDrop(child)
 }
 
 /// Runs the rclpy peer to the end; returns the JSON lines it printed.
@@ -136,28 +124,47 @@ fn check_plans(got: &[serde_json::Value], want: &DmpPlan) {
     }
 }
 
-/// JointState in (reordered), JointTrajectory and DmpPlan out: every trajectory is the plan
-/// fast-forwarded by the node's planning latency (0-3 ticks), a point per tick, twice the replan
-/// period long.
-fn joint_trajectory(t: Transport, domain: u16) {
+/// A fresh state run served by `t` with `output`, the rclpy peer publishing joint states until
+/// `want` commands and a plan are in: (the run's directory, the node's parameters, what the
+/// peer printed).
+fn state_round(
+    t: Transport,
+    domain: u16,
+    output: &str,
+    want: usize,
+) -> (
+    tempfile::TempDir,
+    Vec<(&'static str, String)>,
+    Vec<serde_json::Value>,
+) {
     let dir = tempfile::tempdir().unwrap();
     write_run(dir.path(), |_| {});
-    let params = state_params(dir.path(), "joint_trajectory");
+    let params = state_params(dir.path(), output);
     let _node = start_node(t, domain, &params);
+    let positions = POS.map(|v| v.to_string()).join(",");
+    let want = want.to_string();
     let got = rclpy_peer(
         domain,
         &[
             "--output",
-            "joint_trajectory",
+            output,
             "--joints",
             JOINTS,
             "--positions",
-            "0.1,0.2,0.3,-1.0,0.5,1.0,0.2",
+            &positions,
             "--want",
-            "3",
+            &want,
             "--plan",
         ],
     );
+    (dir, params, got)
+}
+
+/// JointState in (reordered), JointTrajectory and DmpPlan out: every trajectory is the plan
+/// fast-forwarded by the node's planning latency (0-3 ticks), a point per tick, twice the replan
+/// period long.
+fn joint_trajectory(t: Transport, domain: u16) {
+    let (dir, params, got) = state_round(t, domain, "joint_trajectory", 3);
     let ctl = state_oracle(dir.path(), &params);
     let n = ctl.horizon().len();
     let msgs = of_type(&got, "JointTrajectory");
@@ -192,24 +199,7 @@ fn joint_trajectory(t: Transport, domain: u16) {
 /// JointState in, Float64MultiArray out (forward_position_controller): every command is the
 /// plan at some tick of its life.
 fn float64_array(t: Transport, domain: u16) {
-    let dir = tempfile::tempdir().unwrap();
-    write_run(dir.path(), |_| {});
-    let params = state_params(dir.path(), "float64_array");
-    let _node = start_node(t, domain, &params);
-    let got = rclpy_peer(
-        domain,
-        &[
-            "--output",
-            "float64_array",
-            "--joints",
-            JOINTS,
-            "--positions",
-            "0.1,0.2,0.3,-1.0,0.5,1.0,0.2",
-            "--want",
-            "40",
-            "--plan",
-        ],
-    );
+    let (dir, params, got) = state_round(t, domain, "float64_array", 40);
     let ctl = state_oracle(dir.path(), &params);
     let life = 3 * ctl.horizon().len();
     let arrays = of_type(&got, "Float64MultiArray");

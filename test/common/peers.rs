@@ -67,3 +67,28 @@ pub fn run_peer(script: &str, domain: u16, args: &[&str]) -> Vec<serde_json::Val
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// Starts `bin` (an ndp_policy) with `-p name:=value` for each of `params`, on `domain`,
+/// loopback-only, warnings and errors to the test's stderr; `env` added.
+pub fn start_node(
+    bin: &str,
+    domain: u16,
+    params: &[(&str, String)],
+    env: &[(&str, String)],
+) -> KillOnDrop {
+    let mut cmd = Command::new(bin);
+    cmd.arg("--ros-args");
+    for (k, v) in params {
+        cmd.args(["-p", &format!("{k}:={v}")]);
+    }
+    let child = cmd
+        .env("ROS_DOMAIN_ID", domain.to_string())
+        .env("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("ndp_policy starts");
+    KillOnDrop(child)
+}
