@@ -53,12 +53,25 @@ impl ParamValue {
     }
 
     /// Parses the value of `-p name:=value` as YAML, as rcl does (`5` is an integer, `5.0` a
-    /// double, `[a, b]` a string array, anything unparsable a string). One difference: rcl reads
-    /// YAML 1.1's plain `y`, `n`, `yes`, `no`, `on`, `off` as bools; serde_yaml (YAML 1.2) keeps
-    /// them strings and does not tell plain from quoted, so here `enabled:=yes` is refused with an
-    /// error naming the parameter (never read as false), and `[x, y, z]` is a string array where
-    /// rcl refuses the mixed sequence.
+    /// double, `[a, b]` a string array, anything unparsable a string), with rcl's YAML 1.1
+    /// booleans: a plain `y`, `yes`, `on` (any of rcl's spellings) is true, `n`, `no`, `off`
+    /// false (serde_yaml, YAML 1.2, would keep them strings). In a sequence and in parameter
+    /// files they stay strings here (serde_yaml does not tell plain from quoted there), so
+    /// `[x, y, z]` is a string array where rcl refuses the mixed sequence.
     pub fn parse(text: &str) -> ParamValue {
+        const TRUE: [&str; 11] = [
+            "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON",
+        ];
+        const FALSE: [&str; 11] = [
+            "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF",
+        ];
+        let t = text.trim();
+        if TRUE.contains(&t) {
+            return ParamValue::Bool(true);
+        }
+        if FALSE.contains(&t) {
+            return ParamValue::Bool(false);
+        }
         serde_yaml::from_str::<serde_yaml::Value>(text)
             .ok()
             .and_then(|v| ParamValue::from_yaml(&v))
@@ -90,6 +103,29 @@ impl std::fmt::Display for ParamValue {
             ParamValue::IntegerArray(v) => write!(f, "{v:?}"),
             ParamValue::DoubleArray(v) => write!(f, "{v:?}"),
             ParamValue::StringArray(v) => write!(f, "{v:?}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ParamValue as V;
+
+    #[test]
+    fn command_line_values_are_typed_as_rcl_types_them() {
+        for (text, want) in [
+            ("5", V::Integer(5)),
+            ("5.0", V::Double(5.0)),
+            ("yes", V::Bool(true)),
+            ("On", V::Bool(true)),
+            ("y", V::Bool(true)),
+            ("off", V::Bool(false)),
+            ("'yes'", V::String("yes".into())),
+            ("yesterday", V::String("yesterday".into())),
+            ("[a, b]", V::StringArray(vec!["a".into(), "b".into()])),
+            ("[1.0, 2]", V::DoubleArray(vec![1.0, 2.0])),
+        ] {
+            assert_eq!(V::parse(text), want, "{text}");
         }
     }
 }
