@@ -10,8 +10,8 @@
 mod common;
 use common::peers::KillOnDrop;
 
-use common::oracle::{controller, pattern_image, write_run};
-use ndp_ros::msgs::{Header, JointState, Point, Pose, PoseStamped, Quaternion, Time};
+use common::oracle::{controller, nums, pattern_image, pose_horizon, write_image_run, write_run};
+use ndp_ros::msgs::{Header, JointState, Time};
 use ndp_ros::ros::ParamMap;
 
 fn start_node(domain: u16, params: &[(&str, String)]) -> KillOnDrop {
@@ -89,13 +89,7 @@ fn joint_states_in_joint_trajectory_out() {
                 "time_from_start {t}"
             );
         }
-        let num = |p: &serde_json::Value, k: &str| -> Vec<f64> {
-            p[k].as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap())
-                .collect()
-        };
+        let num = |p: &serde_json::Value, k: &str| nums(&p[k]);
         let fits = |skip: usize| {
             pts.iter().enumerate().all(|(i, p)| {
                 let (wp, wv) = sample(i + 1 + skip);
@@ -121,11 +115,7 @@ fn joint_states_in_joint_trajectory_out() {
 #[test]
 fn image_and_pose_in_pose_stamped_out() {
     let dir = tempfile::tempdir().unwrap();
-    write_run(dir.path(), |c| {
-        c.model.encoder = ndp_ros::policy::EncoderKind::DigitCnn;
-        c.model.input_size = 28;
-        c.model.dof = 3;
-    });
+    write_image_run(dir.path());
     let params = vec![
         ("checkpoint", dir.path().display().to_string()),
         ("joint_names", "[x, y, z]".to_string()),
@@ -149,40 +139,18 @@ fn image_and_pose_in_pose_stamped_out() {
         ],
     );
 
-    let mut ctl = controller(dir.path(), &params);
-    let img = pattern_image(64, 48);
-    let pose = PoseStamped {
-        header: Header::default(),
-        pose: Pose {
-            position: Point {
-                x: 0.4,
-                y: -0.1,
-                z: 0.6,
-            },
-            orientation: Quaternion::default(),
-        },
-    };
-    ctl.on_pose(&pose, Time::from_nanos(0));
-    ctl.on_image(&img, Time::from_nanos(0));
-    assert!(ctl.tick(Time::from_nanos(1_000_000)).new_plan);
-    let horizon = ctl.horizon().to_vec();
+    let horizon = pose_horizon(
+        dir.path(),
+        &params,
+        [0.4, -0.1, 0.6],
+        &pattern_image(64, 48),
+    );
     let poses: Vec<_> = got.iter().filter(|m| m["type"] == "PoseStamped").collect();
     assert!(poses.len() >= 12, "{} poses", poses.len());
     for m in poses {
         assert_eq!(m["frame_id"], "base_link");
-        let o: Vec<f64> = m["orientation"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
-        assert_eq!(o, [0.0, 0.0, 0.0, 1.0]);
-        let p: Vec<f64> = m["position"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        assert_eq!(nums(&m["orientation"]), [0.0, 0.0, 0.0, 1.0]);
+        let p = nums(&m["position"]);
         let hit = horizon.iter().any(|sp| {
             sp.positions
                 .iter()

@@ -10,11 +10,13 @@
 //! namespace as root), each test on its own ROS_DOMAIN_ID (84-91).
 
 mod common;
-use common::oracle::{close, controller, nums, pattern_image, write_run};
+use common::oracle::{
+    close, controller, nums, pattern_image, pose_horizon, write_image_run, write_run,
+};
 use common::peers::KillOnDrop;
 use std::process::Command;
 
-use ndp_ros::msgs::{DmpPlan, Header, JointState, Point, Pose, PoseStamped, Quaternion, Time};
+use ndp_ros::msgs::{DmpPlan, Header, JointState, Time};
 use ndp_ros::node::planner::PolicyPlanner;
 use ndp_ros::node::Controller;
 
@@ -226,11 +228,7 @@ fn float64_array(t: Transport, domain: u16) {
 /// MoveIt Servo path): every pose is a point of the CNN policy's rollout for that image.
 fn image_pose(t: Transport, domain: u16, reliable: bool) {
     let dir = tempfile::tempdir().unwrap();
-    write_run(dir.path(), |c| {
-        c.model.encoder = ndp_ros::policy::EncoderKind::DigitCnn;
-        c.model.input_size = 28;
-        c.model.dof = 3;
-    });
+    write_image_run(dir.path());
     let params = vec![
         ("checkpoint", dir.path().display().to_string()),
         ("joint_names", "[ee_x, ee_y, ee_z]".to_string()),
@@ -257,22 +255,12 @@ fn image_pose(t: Transport, domain: u16, reliable: bool) {
     }
     let got = rclpy_peer(domain, &args);
 
-    let mut ctl = controller(dir.path(), &params);
-    let pose = PoseStamped {
-        header: Header::default(),
-        pose: Pose {
-            position: Point {
-                x: 0.4,
-                y: -0.1,
-                z: 0.6,
-            },
-            orientation: Quaternion::default(),
-        },
-    };
-    ctl.on_pose(&pose, Time::from_nanos(0));
-    ctl.on_image(&pattern_image(640, 480), Time::from_nanos(0));
-    assert!(ctl.tick(Time::from_nanos(1_000_000)).new_plan);
-    let horizon = ctl.horizon().to_vec();
+    let horizon = pose_horizon(
+        dir.path(),
+        &params,
+        [0.4, -0.1, 0.6],
+        &pattern_image(640, 480),
+    );
     let poses = of_type(&got, "PoseStamped");
     assert!(poses.len() >= 12, "{t:?}: {} poses", poses.len());
     for m in poses {

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use candle_core::Device;
-use ndp_ros::msgs::{Header, Image};
+use ndp_ros::msgs::{Header, Image, Point, Pose, PoseStamped, Quaternion, Time};
+use ndp_ros::node::executor::Setpoint;
 use ndp_ros::node::planner::PolicyPlanner;
 use ndp_ros::node::{Controller, NodeParams};
 use ndp_ros::ros::{ParamMap, ParamValue};
@@ -17,6 +18,41 @@ pub fn write_run(dir: &Path, edit: impl Fn(&mut RunConfig)) -> RunConfig {
     let (_, varmap) = checkpoint::init(&cfg, &Device::Cpu).unwrap();
     checkpoint::save(dir, &cfg, &varmap).unwrap();
     cfg
+}
+
+/// A fresh run of the digit CNN with 3 DoF (an end-effector position policy on images).
+pub fn write_image_run(dir: &Path) -> RunConfig {
+    write_run(dir, |c| {
+        c.model.encoder = ndp_ros::policy::EncoderKind::DigitCnn;
+        c.model.input_size = 28;
+        c.model.dof = 3;
+    })
+}
+
+/// The horizon the node plans from end-effector position `xyz` and `image`: the points a pose
+/// output may publish.
+pub fn pose_horizon(
+    run: &Path,
+    params: &[(&str, String)],
+    xyz: [f64; 3],
+    image: &Image,
+) -> Vec<Setpoint> {
+    let mut ctl = controller(run, params);
+    let pose = PoseStamped {
+        header: Header::default(),
+        pose: Pose {
+            position: Point {
+                x: xyz[0],
+                y: xyz[1],
+                z: xyz[2],
+            },
+            orientation: Quaternion::default(),
+        },
+    };
+    ctl.on_pose(&pose, Time::from_nanos(0));
+    ctl.on_image(image, Time::from_nanos(0));
+    assert!(ctl.tick(Time::from_nanos(1_000_000)).new_plan);
+    ctl.horizon().to_vec()
 }
 
 /// The node's controller for `run` with the node's parameters (as `-p name:=value` strings).
