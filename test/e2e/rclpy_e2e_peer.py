@@ -23,6 +23,8 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray
 from trajectory_msgs.msg import JointTrajectory
 
+import peer_json
+
 
 def qos(reliable, depth=10):
     return QoSProfile(
@@ -67,16 +69,10 @@ def main():
     got = {"n": 0, "plans": 0}
 
     def on_trajectory(m):
-        if list(m.joint_names) != joints:
-            fail(f"joint_names {list(m.joint_names)} != {joints}")
-        pts = [{"positions": list(p.positions), "velocities": list(p.velocities),
-                "t": p.time_from_start.sec + p.time_from_start.nanosec * 1e-9} for p in m.points]
-        if any(len(p["positions"]) != len(joints) for p in pts):
-            fail("point with the wrong number of positions")
-        ts = [p["t"] for p in pts]
-        if ts != sorted(ts) or ts[0] <= 0:
-            fail(f"time_from_start not increasing: {ts}")
-        lines.append({"type": "JointTrajectory", "points": pts})
+        try:
+            lines.append(peer_json.trajectory(m, joints))
+        except ValueError as e:
+            fail(str(e))
         got["n"] += 1
 
     def on_array(m):
@@ -86,10 +82,7 @@ def main():
         got["n"] += 1
 
     def on_pose(m):
-        q = m.pose.orientation
-        lines.append({"type": "PoseStamped", "frame_id": m.header.frame_id,
-                      "position": [m.pose.position.x, m.pose.position.y, m.pose.position.z],
-                      "orientation": [q.x, q.y, q.z, q.w]})
+        lines.append(peer_json.pose(m))
         got["n"] += 1
 
     def on_plan(m):

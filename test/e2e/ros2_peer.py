@@ -108,6 +108,7 @@ class PoseStamped(IdlStruct, typename="geometry_msgs::msg::dds_::PoseStamped_"):
 # std_msgs/Float64MultiArray as the MuJoCo bridge declares it (re-exported for attack_peer.py).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bridges", "mujoco"))
 from ros_bridge import Float64MultiArray, MultiArrayDimension, MultiArrayLayout  # noqa: E402,F401
+import peer_json  # noqa: E402
 
 
 RELIABLE = Qos(Policy.Reliability.Reliable(duration(seconds=1)), Policy.History.KeepLast(10),
@@ -169,21 +170,13 @@ def main():
             img_writer.write(img)
         for m in reader.take(N=10):
             if a.scenario == "joint_trajectory":
-                if list(m.joint_names) != joints:
-                    fail(f"joint_names {list(m.joint_names)} != {joints}")
-                pts = [{"positions": list(p.positions), "velocities": list(p.velocities),
-                        "t": p.time_from_start.sec + p.time_from_start.nanosec * 1e-9} for p in m.points]
-                if any(len(p["positions"]) != len(joints) for p in pts):
-                    fail("point with the wrong number of positions")
-                ts = [p["t"] for p in pts]
-                if ts != sorted(ts) or ts[0] <= 0:
-                    fail(f"time_from_start not increasing: {ts}")
-                print(json.dumps({"type": "JointTrajectory", "points": pts}), flush=True)
+                try:
+                    line = peer_json.trajectory(m, joints)
+                except ValueError as e:
+                    fail(str(e))
             else:
-                q = m.pose.orientation
-                print(json.dumps({"type": "PoseStamped", "frame_id": m.header.frame_id,
-                                  "position": [m.pose.position.x, m.pose.position.y, m.pose.position.z],
-                                  "orientation": [q.x, q.y, q.z, q.w]}), flush=True)
+                line = peer_json.pose(m)
+            print(json.dumps(line), flush=True)
             got += 1
         time.sleep(0.02)
     if got < a.want:
