@@ -587,9 +587,18 @@ fn spawn_publisher<T: Transport>(
             // Who receives the commands, as this publisher's side of DDS matching says: a
             // controller that is not (yet) listening is the usual reason a robot does not move,
             // and what a peer waits for before it counts on every command arriving.
+            // Asked at most every 100 ms: the pass runs every tick, and the DDS backend answers
+            // under the node's lock.
             let mut matched = Some(0);
+            let mut asked: Option<Instant> = None;
             loop {
-                let now_matched = out.matched();
+                let now_matched =
+                    if asked.is_none_or(|t| t.elapsed() >= StdDuration::from_millis(100)) {
+                        asked = Some(Instant::now());
+                        out.matched()
+                    } else {
+                        matched
+                    };
                 if now_matched != matched {
                     match now_matched {
                         Some(0) => tracing::warn!(
